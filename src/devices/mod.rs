@@ -1,0 +1,1 @@
+//! The device library (placeholder until the library lands).

@@ -1,0 +1,10 @@
+//! Physics of the connection, with no plugin framework in it: units, the parameter table, the
+//! load's impedance, the network's predicted response, levels and SPL.
+
+pub mod settings;
+pub mod units;
+pub mod load;
+pub mod network;
+pub mod acoustics;
+
+pub use settings::{ClipShape, ListenMode, LoadKind, Mains, OutputKind, Settings};

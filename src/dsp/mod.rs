@@ -2,4 +2,16 @@
 //! solved sample by sample, noise and hum, the listen modes and the safety ceiling.
 //! Everything is allocation-free after construction.
 
+pub mod ceiling;
+pub mod engine;
+pub mod filters;
+pub mod meters;
+pub mod network;
+pub mod noise;
 pub mod oversampling;
+pub mod path;
+pub mod shapers;
+pub mod smoothing;
+
+pub use engine::Engine;
+pub use meters::Meters;

@@ -1,0 +1,293 @@
+//! The engine: one entry point for the plugin and the command line.
+//!
+//! ```text
+//! host sample ─ sanitise ─ ×F up ─┬─ path A ─┬─ ×F down ─ DC blocker ─ safety ceiling ─ out
+//!                                 └─ path B ─┘ (only while a switch crossfades)
+//! ```
+//! Settings may change at any time; continuous values glide ([`smoothing`](super::smoothing))
+//! and are turned into coefficients every [`SUB_BLOCK`] host samples, counted from the start
+//! of processing so that the result does not depend on how the host cuts its blocks.
+
+use super::ceiling::{Ceiling, ENGAGED_DB};
+use super::filters::{DcBlocker, DC_BLOCK_HZ};
+use super::meters::Meters;
+use super::oversampling::{factor_for, Oversampler, MAX_FACTOR};
+use super::path::Path;
+use super::shapers::ColourTable;
+use super::smoothing::{glide, SMOOTHING_TIME_S};
+use crate::model::units::db_to_gain;
+use crate::model::Settings;
+
+/// Host samples between coefficient updates.
+pub const SUB_BLOCK: usize = 16;
+/// Length of a switch crossfade, seconds.
+pub const CROSSFADE_S: f64 = 0.020;
+/// Largest input magnitude taken, full scale = 1 (+60 dBFS): anything beyond is hostile.
+pub const INPUT_LIMIT: f64 = 1_000.0;
+/// Time constant of the running power average behind `max_power_1s`, seconds.
+pub const POWER_AVERAGE_S: f64 = 1.0;
+
+/// The whole output path for up to two channels.
+pub struct Engine {
+    sample_rate: f64,
+    internal_rate: f64,
+    channels: usize,
+    seed: u64,
+    table: ColourTable,
+    /// Where the settings are going, and where the glide has got to.
+    target: Settings,
+    current: Settings,
+    settled: bool,
+    /// Coefficients need recomputing at the next sub-block.
+    dirty: bool,
+    smoothing_coeff: f64,
+    active: Path,
+    /// The path being faded in, with the fade's progress 0 … 1.
+    incoming: Option<(Path, f64)>,
+    fade_step: f64,
+    up: [Oversampler; 2],
+    down: [Oversampler; 2],
+    dc: [DcBlocker; 2],
+    ceiling: [Ceiling; 2],
+    ceiling_lin: f64,
+    sub_pos: usize,
+    /// One-pole average of instantaneous power per channel, W.
+    power_avg: [f64; 2],
+    power_coeff: f64,
+    meters: Meters,
+}
+
+impl Engine {
+    /// An engine for `channels` (1 or 2) at `sample_rate`, with the noise seeded by `seed`.
+    /// Allocates; nothing after this does.
+    pub fn new(sample_rate: f64, channels: usize, seed: u64, settings: &Settings) -> Engine {
+        assert!((1..=2).contains(&channels), "Outpath processes mono or stereo");
+        assert!(sample_rate.is_finite() && sample_rate > 0.0);
+        let factor = factor_for(sample_rate);
+        let internal_rate = sample_rate * factor as f64;
+        let table = ColourTable::new();
+        let os = Oversampler::new(factor);
+        let mut e = Engine {
+            sample_rate,
+            internal_rate,
+            channels,
+            seed,
+            active: Path::new(settings, internal_rate, &table, seed),
+            table,
+            target: *settings,
+            current: *settings,
+            settled: true,
+            dirty: false,
+            smoothing_coeff: 1.0 - (-(SUB_BLOCK as f64) / (SMOOTHING_TIME_S * sample_rate)).exp(),
+            incoming: None,
+            fade_step: 1.0 / (CROSSFADE_S * sample_rate).max(1.0),
+            up: [os.clone(), os.clone()],
+            down: [os.clone(), os],
+            dc: [DcBlocker::new(DC_BLOCK_HZ, sample_rate); 2],
+            ceiling: [Ceiling::new(sample_rate), Ceiling::new(sample_rate)],
+            ceiling_lin: db_to_gain(settings.ceiling),
+            sub_pos: 0,
+            power_avg: [0.0; 2],
+            power_coeff: (-1.0 / (POWER_AVERAGE_S * sample_rate)).exp(),
+            meters: Meters::default(),
+        };
+        e.reset();
+        e
+    }
+
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    pub fn internal_rate(&self) -> f64 {
+        self.internal_rate
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Delay from input to output in host samples: the oversampler's round trip plus the
+    /// ceiling's look-ahead.
+    pub fn latency_samples(&self) -> usize {
+        self.up[0].latency() + self.ceiling[0].latency()
+    }
+
+    /// The settings the engine is heading for.
+    pub fn settings(&self) -> &Settings {
+        &self.target
+    }
+
+    /// New target settings; continuous values glide there, switches crossfade.
+    pub fn set_settings(&mut self, s: &Settings) {
+        if *s != self.target {
+            self.target = *s;
+            self.settled = false;
+        }
+    }
+
+    /// Back to silence with the current targets reached at once, as after construction.
+    pub fn reset(&mut self) {
+        self.current = self.target;
+        self.settled = true;
+        self.active = Path::new(&self.target, self.internal_rate, &self.table, self.seed);
+        self.incoming = None;
+        for c in 0..2 {
+            self.up[c].reset();
+            self.down[c].reset();
+            self.dc[c].reset();
+            self.ceiling[c].reset();
+        }
+        self.ceiling_lin = db_to_gain(self.target.ceiling);
+        self.sub_pos = 0;
+        self.power_avg = [0.0; 2];
+        self.meters = Meters::default();
+        self.dirty = false;
+    }
+
+    /// The measurements since the last call, and a fresh start for the next interval.
+    pub fn take_meters(&mut self) -> Meters {
+        let mut m = std::mem::take(&mut self.meters);
+        if m.host_samples == 0 {
+            m.ceiling_min_db = 0.0;
+        }
+        m
+    }
+
+    /// The small-signal gain from input to output at `f` Hz for the current settings, without
+    /// the oversampling and the DC blocker: H(f) times the listen mode's scale and the drive.
+    pub fn predicted_gain(&self, f: f64) -> f64 {
+        let c = &self.active.coeffs;
+        crate::model::network::Network::from_settings(&self.active.settings).response(f).norm() * c.drive * c.out_scale
+    }
+
+    /// Moves the glide one sub-block on and recomputes what changed.
+    fn update(&mut self) {
+        if !self.settled {
+            self.settled = glide(&mut self.current, &self.target, self.smoothing_coeff);
+            self.dirty = true;
+        }
+        if self.incoming.is_none() && !self.active.same_switches(&self.current) {
+            let mut next = self.active;
+            next.settings = self.current;
+            self.incoming = Some((next, 0.0));
+            self.dirty = true;
+        }
+        if self.dirty {
+            self.active.follow(&self.current, self.internal_rate, &self.table);
+            if let Some((p, _)) = &mut self.incoming {
+                let switches = p.settings;
+                p.settings = self.current;
+                let _ = switches;
+                p.follow(&self.current, self.internal_rate, &self.table);
+            }
+            self.ceiling_lin = db_to_gain(self.current.ceiling);
+            self.dirty = !self.settled || self.incoming.is_some();
+        } else {
+            for c in &mut self.active.channels {
+                c.net.flush();
+            }
+        }
+    }
+
+    /// Processes `buffers` in place: one slice per channel, all the same length (any, even 0).
+    /// No allocation, no locks, no I/O.
+    pub fn process(&mut self, buffers: &mut [&mut [f32]]) {
+        let nch = buffers.len().min(self.channels);
+        if nch == 0 {
+            return;
+        }
+        let len = buffers[..nch].iter().map(|b| b.len()).min().unwrap_or(0);
+        let f = self.up[0].factor();
+        let mut hum_a = [0.0; MAX_FACTOR];
+        let mut hum_b = [0.0; MAX_FACTOR];
+        let mut up = [0.0; MAX_FACTOR];
+        let mut out = [0.0; MAX_FACTOR];
+        for n in 0..len {
+            if self.sub_pos == 0 {
+                self.update();
+            }
+            self.sub_pos = (self.sub_pos + 1) % SUB_BLOCK;
+
+            for h in hum_a.iter_mut().take(f) {
+                *h = self.active.hum.next();
+            }
+            let fade = match &mut self.incoming {
+                Some((p, t)) => {
+                    for h in hum_b.iter_mut().take(f) {
+                        *h = p.hum.next();
+                    }
+                    *t = (*t + self.fade_step).min(1.0);
+                    Some(*t)
+                }
+                None => None,
+            };
+            let mut rail = false;
+            let mut limit = false;
+            let mut overload = false;
+            let mut ceiling_engaged = false;
+            for ch in 0..nch {
+                let raw = buffers[ch][n] as f64;
+                let x = if raw.is_finite() { raw.clamp(-INPUT_LIMIT, INPUT_LIMIT) } else { 0.0 };
+                self.meters.peak_in = self.meters.peak_in.max(x.abs());
+                self.up[ch].up(x, &mut up);
+                let k = self.active.coeffs;
+                let mut p_sum = 0.0;
+                for j in 0..f {
+                    let (y, r) = self.active.channels[ch].step(&k, up[j], hum_a[j]);
+                    out[j] = y;
+                    let m = &mut self.meters;
+                    let v = r.net.v_load;
+                    m.sum_v2[ch] += v * v;
+                    m.sum_i2[ch] += r.net.i_out * r.net.i_out;
+                    let p = v * r.net.i_load;
+                    m.sum_p[ch] += p;
+                    p_sum += p;
+                    m.peak_v = m.peak_v.max(v.abs());
+                    m.peak_i = m.peak_i.max(r.net.i_out.abs());
+                    rail |= r.rail_clip;
+                    limit |= r.net.limiting;
+                    overload |= r.receiver_overload;
+                }
+                if let (Some(t), Some((p, _))) = (fade, &mut self.incoming) {
+                    let kb = p.coeffs;
+                    for j in 0..f {
+                        let (y, _) = p.channels[ch].step(&kb, up[j], hum_b[j]);
+                        out[j] = out[j] * (1.0 - t) + y * t;
+                    }
+                }
+                let pa = &mut self.power_avg[ch];
+                *pa = p_sum / f as f64 + (*pa - p_sum / f as f64) * self.power_coeff;
+                self.meters.max_power_1s = self.meters.max_power_1s.max(*pa);
+
+                let y = self.down[ch].down(&mut out);
+                let y = self.dc[ch].process(y);
+                let (y, gain) = self.ceiling[ch].process(y, self.ceiling_lin);
+                if gain < ENGAGED_GAIN {
+                    ceiling_engaged = true;
+                    let db = 20.0 * gain.log10();
+                    self.meters.ceiling_min_db = self.meters.ceiling_min_db.min(db);
+                }
+                let y = y as f32;
+                buffers[ch][n] = if y.is_finite() && y.abs() >= 1e-30 { y } else { 0.0 };
+            }
+            self.meters.samples += f as u64;
+            self.meters.host_samples += 1;
+            self.meters.rail_clips += u64::from(rail);
+            self.meters.current_limits += u64::from(limit);
+            self.meters.receiver_overloads += u64::from(overload);
+            self.meters.ceiling_events += u64::from(ceiling_engaged);
+
+            if let Some((_, t)) = &self.incoming {
+                if *t >= 1.0 {
+                    let (p, _) = self.incoming.take().expect("checked above");
+                    self.active = p;
+                }
+            }
+        }
+    }
+}
+
+/// The ceiling's gain below which it counts as engaged: 10^(−0.05/20).
+const ENGAGED_GAIN: f64 = 0.994_260_074_328_271_6;
+const _: () = assert!(ENGAGED_DB == 0.05);

@@ -1,0 +1,167 @@
+//! One complete output path at the internal rate — DAC scaling, colour, DC and noise, rails,
+//! network with current limit, hum, receiver — for one set of switch positions. The engine runs
+//! two of them while a switch (load type, clip shape, mains, listen mode) crossfades.
+
+use super::network::{NetworkCoeffs, NetworkOutput, NetworkState};
+use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
+use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
+use crate::model::acoustics::spl_at_one_volt;
+use crate::model::network::Network;
+use crate::model::units::{db_to_gain, dbu_to_vrms, full_scale_peak_volts};
+use crate::model::{ListenMode, Settings};
+
+/// The bottom of the `noise` and `hum` ranges means "off" (DESIGN §3 ranges start at −140 dBu).
+pub const OFF_DBU: f64 = -140.0;
+/// Bandwidth the `noise` level is specified in, Hz.
+pub const NOISE_BANDWIDTH_HZ: f64 = 20_000.0;
+/// Balanced connections reject common-mode hum by this much, dB (DESIGN §2).
+pub const BALANCED_HUM_REJECTION_DB: f64 = 60.0;
+/// Frequency where Matched mode normalises the gain, Hz.
+pub const MATCHED_AT_HZ: f64 = 1_000.0;
+
+/// Everything a path needs per internal sample, derived from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PathCoeffs {
+    /// Volts at the stage per unit of DAW sample: V_FS · 10^(gain/20).
+    pub drive: f64,
+    colour: Colour,
+    /// DC offset, V.
+    dc: f64,
+    /// Standard deviation of the noise per internal sample, V.
+    noise_sigma: f64,
+    rails: Rails,
+    pub net: NetworkCoeffs,
+    /// Peak of the hum's fundamental at the load, V (after balanced rejection).
+    hum_peak: f64,
+    /// 1 for receivers (line input, active speaker), 0 for transducers.
+    receiver_on: bool,
+    receiver: KneeLimiter,
+    /// Peak input the receiver takes before it clips, V.
+    receiver_peak: f64,
+    /// What the load voltage is multiplied by to become the plugin's output (listen mode).
+    pub out_scale: f64,
+}
+
+impl PathCoeffs {
+    pub fn new(s: &Settings, internal_rate: f64, table: &ColourTable) -> Self {
+        let v_fs = full_scale_peak_volts(s.ref_level);
+        let drive = v_fs * db_to_gain(s.gain);
+        let net = Network::from_settings(s);
+        let noise_sigma = if s.noise <= OFF_DBU {
+            0.0
+        } else {
+            // White noise of σ spreads σ² over 0 … fs/2; the 20 kHz band holds the set level.
+            dbu_to_vrms(s.noise) * (internal_rate / 2.0 / NOISE_BANDWIDTH_HZ).sqrt()
+        };
+        let hum_peak = if s.hum <= OFF_DBU {
+            0.0
+        } else {
+            let rejection = if s.balanced { db_to_gain(-BALANCED_HUM_REJECTION_DB) } else { 1.0 };
+            hum_fundamental_peak(dbu_to_vrms(s.hum)) * rejection
+        };
+        let receiver_peak = std::f64::consts::SQRT_2 * dbu_to_vrms(s.in_max);
+        let electrical = 1.0 / drive;
+        let out_scale = match s.listen {
+            ListenMode::Electrical => electrical,
+            ListenMode::Matched => electrical / net.response(MATCHED_AT_HZ).norm().max(1e-12),
+            // out = v_load · 10^((S_V − spl_ref)/20) / √2: a sine at spl_ref is full scale.
+            ListenMode::Acoustic => match spl_at_one_volt(s) {
+                Some(sv) => db_to_gain(sv - s.spl_ref) / std::f64::consts::SQRT_2,
+                None => electrical,
+            },
+        };
+        PathCoeffs {
+            drive,
+            colour: Colour::new(s.color, s.v_clip, s.clip_shape, table),
+            dc: s.dc_offset * 1e-3,
+            noise_sigma,
+            rails: Rails::new(s.v_clip, s.clip_shape),
+            net: NetworkCoeffs::new(&net, s.i_max * 1e-3, internal_rate),
+            hum_peak,
+            receiver_on: s.load.is_receiver(),
+            receiver: KneeLimiter::new(receiver_peak, RECEIVER_KNEE),
+            receiver_peak,
+            out_scale,
+        }
+    }
+}
+
+/// What happened on one internal sample, for the meters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepReport {
+    pub net: NetworkOutput,
+    pub rail_clip: bool,
+    pub receiver_overload: bool,
+}
+
+/// The state of one channel of a path.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelPath {
+    pub net: NetworkState,
+    noise: NoiseSource,
+}
+
+impl ChannelPath {
+    pub fn new(seed: u64) -> Self {
+        ChannelPath { net: NetworkState::default(), noise: NoiseSource::new(seed) }
+    }
+
+    /// One internal sample: `x` in DAW units, `hum` the hum oscillator's unit-amplitude value.
+    /// Returns the plugin-side output (before the ceiling) and the report.
+    #[inline(always)]
+    pub fn step(&mut self, k: &PathCoeffs, x: f64, hum: f64) -> (f64, StepReport) {
+        let v = k.colour.apply(x * k.drive) + k.dc + k.noise_sigma * self.noise.next();
+        let rail_clip = k.rails.clipping(v);
+        let v_int = k.rails.apply(v);
+        let mut net = self.net.step(&k.net, v_int);
+        net.v_load += k.hum_peak * hum;
+        let (heard, receiver_overload) = if k.receiver_on {
+            (k.receiver.apply(net.v_load), net.v_load.abs() > k.receiver_peak)
+        } else {
+            (net.v_load, false)
+        };
+        (heard * k.out_scale, StepReport { net, rail_clip, receiver_overload })
+    }
+}
+
+/// Both channels of a path, with its switch positions and its hum.
+#[derive(Debug, Clone, Copy)]
+pub struct Path {
+    /// The settings this path was last computed from (its switch positions are its own).
+    pub settings: Settings,
+    pub coeffs: PathCoeffs,
+    pub channels: [ChannelPath; 2],
+    pub hum: HumOscillator,
+}
+
+impl Path {
+    pub fn new(s: &Settings, internal_rate: f64, table: &ColourTable, seed: u64) -> Self {
+        Path {
+            settings: *s,
+            coeffs: PathCoeffs::new(s, internal_rate, table),
+            channels: [ChannelPath::new(seed), ChannelPath::new(seed ^ 0x5EED_0F_C4A2)],
+            hum: HumOscillator::new(s.mains.hz(), internal_rate),
+        }
+    }
+
+    /// True when `s` has the same switch positions (enums) as this path.
+    pub fn same_switches(&self, s: &Settings) -> bool {
+        let p = &self.settings;
+        p.load == s.load && p.clip_shape == s.clip_shape && p.mains == s.mains && p.listen == s.listen && p.output == s.output && p.balanced == s.balanced
+    }
+
+    /// Takes `s`'s continuous values, keeping this path's switch positions.
+    pub fn follow(&mut self, s: &Settings, internal_rate: f64, table: &ColourTable) {
+        let mut mine = *s;
+        let p = &self.settings;
+        (mine.load, mine.clip_shape, mine.mains, mine.listen, mine.output, mine.balanced) =
+            (p.load, p.clip_shape, p.mains, p.listen, p.output, p.balanced);
+        self.settings = mine;
+        self.coeffs = PathCoeffs::new(&mine, internal_rate, table);
+        self.hum.retune(mine.mains.hz(), internal_rate);
+        self.hum.renormalise();
+        for c in &mut self.channels {
+            c.net.flush();
+        }
+    }
+}

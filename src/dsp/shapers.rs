@@ -1,0 +1,254 @@
+//! Memoryless curves of the output stage: colour, rails, current limit and the receiver's
+//! input clip. All are odd-symmetric (but Tube), smooth (C²) and bounded by their limit, so
+//! that at the internal rate their harmonics fold back far below the audio band.
+
+use crate::model::ClipShape;
+
+/// A limiter that is exactly linear up to `knee · limit` and then bends towards `limit` along
+/// a tanh, never reaching it: y = kL + (1−k)L·tanh((|x| − kL)/((1−k)L)).
+/// At the knee the slope is 1 and the curvature 0, so the curve is C².
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KneeLimiter {
+    /// Where the bend starts (|x| ≤ knee_at passes unchanged).
+    knee_at: f64,
+    /// Room between the knee and the limit: (1 − k)·L.
+    span: f64,
+    inv_span: f64,
+}
+
+impl KneeLimiter {
+    /// `limit` > 0, `knee` in (0, 1).
+    pub fn new(limit: f64, knee: f64) -> Self {
+        let span = (1.0 - knee) * limit;
+        KneeLimiter { knee_at: knee * limit, span, inv_span: 1.0 / span }
+    }
+
+    /// The largest magnitude the curve approaches.
+    pub fn limit(&self) -> f64 {
+        self.knee_at + self.span
+    }
+
+    #[inline(always)]
+    pub fn apply(&self, x: f64) -> f64 {
+        let a = x.abs();
+        if a <= self.knee_at {
+            x
+        } else {
+            let y = self.knee_at + self.span * fast_tanh((a - self.knee_at) * self.inv_span);
+            y.copysign(x)
+        }
+    }
+}
+
+/// tanh from one exponential: tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|}), exact to rounding
+/// and saturating without overshoot.
+#[inline(always)]
+pub fn fast_tanh(x: f64) -> f64 {
+    let t = (-2.0 * x.abs()).exp();
+    ((1.0 - t) / (1.0 + t)).copysign(x)
+}
+
+/// Knee of the rails for each clip shape: where the curve leaves the straight line, as a
+/// fraction of `v_clip`. Soft bends early and gently, Hard stays straight almost to the rail,
+/// Tube bends early on the positive swing and late on the negative one (even harmonics).
+fn rail_knees(shape: ClipShape) -> (f64, f64) {
+    match shape {
+        ClipShape::Soft => (0.7, 0.7),
+        ClipShape::Hard => (0.93, 0.93),
+        ClipShape::Tube => (0.5, 0.8),
+    }
+}
+
+/// The rail limit of the stage: |v| stays below `v_clip`, bent according to the clip shape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rails {
+    pos: KneeLimiter,
+    neg: KneeLimiter,
+    v_clip: f64,
+}
+
+impl Rails {
+    pub fn new(v_clip: f64, shape: ClipShape) -> Self {
+        let (kp, kn) = rail_knees(shape);
+        Rails { pos: KneeLimiter::new(v_clip, kp), neg: KneeLimiter::new(v_clip, kn), v_clip }
+    }
+
+    /// True when the demanded voltage is beyond the rail.
+    #[inline(always)]
+    pub fn clipping(&self, v: f64) -> bool {
+        v.abs() > self.v_clip
+    }
+
+    #[inline(always)]
+    pub fn apply(&self, v: f64) -> f64 {
+        if v >= 0.0 { self.pos.apply(v) } else { self.neg.apply(v) }
+    }
+}
+
+/// Bias of the Tube colour curve: tanh(u + b) − tanh(b) is asymmetric, so its distortion is
+/// mostly second harmonic.
+const TUBE_BIAS: f64 = 0.35;
+
+/// The stage's colour: a static curve with unit slope at zero whose distortion, for a sine at
+/// half the rail, is `color` percent (DESIGN §2). Soft and Hard stages have a symmetric tanh
+/// (odd harmonics); Tube a biased tanh (second harmonic first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Colour {
+    /// Scale of the curve, V: y = s·f(v/s). Zero means no colour.
+    scale: f64,
+    inv_scale: f64,
+    tube: bool,
+    /// 1 / f'(0) for the biased curve, so that the small-signal gain stays 1.
+    tube_norm: f64,
+    tube_offset: f64,
+}
+
+impl Colour {
+    pub const OFF: Colour = Colour { scale: 0.0, inv_scale: 0.0, tube: false, tube_norm: 1.0, tube_offset: 0.0 };
+
+    /// `color_pct` percent THD for a sine of amplitude v_clip/2, using `table` to find the
+    /// drive ratio r = amplitude / scale that gives it.
+    pub fn new(color_pct: f64, v_clip: f64, shape: ClipShape, table: &ColourTable) -> Self {
+        let thd = color_pct / 100.0;
+        let tube = shape == ClipShape::Tube;
+        let r = table.ratio_for(thd, tube);
+        if r <= 0.0 {
+            return Colour::OFF;
+        }
+        let scale = 0.5 * v_clip / r;
+        let t = TUBE_BIAS.tanh();
+        Colour { scale, inv_scale: 1.0 / scale, tube, tube_norm: 1.0 / (1.0 - t * t), tube_offset: t }
+    }
+
+    #[inline(always)]
+    pub fn apply(&self, v: f64) -> f64 {
+        if self.scale == 0.0 {
+            return v;
+        }
+        let u = v * self.inv_scale;
+        if self.tube {
+            self.scale * self.tube_norm * (fast_tanh(u + TUBE_BIAS) - self.tube_offset)
+        } else {
+            self.scale * fast_tanh(u)
+        }
+    }
+}
+
+/// Drive ratios r (sine amplitude over curve scale) against the THD they produce, for the
+/// symmetric and the biased curve, computed once from a DFT of one period.
+#[derive(Debug, Clone)]
+pub struct ColourTable {
+    ratios: [f64; Self::N],
+    thd_sym: [f64; Self::N],
+    thd_tube: [f64; Self::N],
+}
+
+impl ColourTable {
+    const N: usize = 128;
+    const R_MIN: f64 = 1e-5;
+    const R_MAX: f64 = 20.0;
+
+    pub fn new() -> Self {
+        let mut ratios = [0.0; Self::N];
+        let mut thd_sym = [0.0; Self::N];
+        let mut thd_tube = [0.0; Self::N];
+        for i in 0..Self::N {
+            let r = Self::R_MIN * (Self::R_MAX / Self::R_MIN).powf(i as f64 / (Self::N - 1) as f64);
+            ratios[i] = r;
+            thd_sym[i] = thd_of(|x| x.tanh(), r);
+            let t = TUBE_BIAS.tanh();
+            thd_tube[i] = thd_of(|x| (x + TUBE_BIAS).tanh() - t, r);
+        }
+        ColourTable { ratios, thd_sym, thd_tube }
+    }
+
+    /// The drive ratio giving `thd` (a fraction), by log–log interpolation; 0 for no colour.
+    pub fn ratio_for(&self, thd: f64, tube: bool) -> f64 {
+        let t = if tube { &self.thd_tube } else { &self.thd_sym };
+        if thd <= t[0] {
+            // Below the table the symmetric curve's THD grows as r², the biased one's as r.
+            let below = if tube { thd / t[0] } else { (thd / t[0]).sqrt() };
+            return if thd <= 0.0 { 0.0 } else { self.ratios[0] * below };
+        }
+        for i in 1..Self::N {
+            if thd <= t[i] {
+                let (l0, l1) = (t[i - 1].ln(), t[i].ln());
+                let a = (thd.ln() - l0) / (l1 - l0);
+                return (self.ratios[i - 1].ln() * (1.0 - a) + self.ratios[i].ln() * a).exp();
+            }
+        }
+        self.ratios[Self::N - 1]
+    }
+}
+
+impl Default for ColourTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// THD (ratio of the RMS of harmonics 2…32 to the fundamental) of f(r·sin θ).
+pub fn thd_of(f: impl Fn(f64) -> f64, r: f64) -> f64 {
+    const M: usize = 256;
+    let y: Vec<f64> = (0..M).map(|k| f(r * (std::f64::consts::TAU * k as f64 / M as f64).sin())).collect();
+    let harmonic = |h: usize| {
+        let (mut re, mut im) = (0.0, 0.0);
+        for (k, v) in y.iter().enumerate() {
+            let ph = std::f64::consts::TAU * (h * k) as f64 / M as f64;
+            re += v * ph.cos();
+            im += v * ph.sin();
+        }
+        (re * re + im * im).sqrt()
+    };
+    let fundamental = harmonic(1);
+    let rest: f64 = (2..=32).map(|h| harmonic(h).powi(2)).sum::<f64>().sqrt();
+    rest / fundamental
+}
+
+/// Knee of the current limit as a fraction of `i_max`: the output stage's protection bends
+/// over the last tenth before the limit.
+pub const CURRENT_LIMIT_KNEE: f64 = 0.9;
+/// Knee of a receiver's input clip as a fraction of its maximum input.
+pub const RECEIVER_KNEE: f64 = 0.9;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_tanh_matches_tanh() {
+        for i in -4000..=4000 {
+            let x = i as f64 * 0.01;
+            assert!((fast_tanh(x) - x.tanh()).abs() < 1e-15, "{x}");
+        }
+    }
+
+    #[test]
+    fn knee_limiter_is_straight_then_bounded() {
+        let k = KneeLimiter::new(2.0, 0.7);
+        assert_eq!(k.apply(1.3), 1.3);
+        assert_eq!(k.apply(-1.4), -1.4);
+        for x in [1.5, 3.0, 10.0, 1e6] {
+            assert!(k.apply(x) <= 2.0 && k.apply(x) > 1.4);
+            assert_eq!(k.apply(-x), -k.apply(x));
+        }
+        // Slope 1 at the knee: a finite difference across it.
+        let d = (k.apply(1.4 + 1e-6) - k.apply(1.4 - 1e-6)) / 2e-6;
+        assert!((d - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn colour_gives_its_thd_at_half_rail() {
+        let table = ColourTable::new();
+        for shape in [ClipShape::Soft, ClipShape::Tube] {
+            for pct in [0.01, 0.1, 1.0, 5.0, 10.0] {
+                let c = Colour::new(pct, 6.0, shape, &table);
+                let thd = thd_of(|x| c.apply(x), 3.0) * 100.0;
+                assert!((thd / pct - 1.0).abs() < 0.02, "{shape:?} {pct}% gave {thd}%");
+                let d = (c.apply(1e-6) - c.apply(-1e-6)) / 2e-6;
+                assert!((d - 1.0).abs() < 1e-6, "small-signal slope {d}");
+            }
+        }
+        assert_eq!(Colour::new(0.0, 6.0, ClipShape::Soft, &table), Colour::OFF);
+    }
+}

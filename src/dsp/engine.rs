@@ -238,6 +238,7 @@ impl Engine {
                     out[j] = y;
                     let m = &mut self.meters;
                     let v = r.net.v_load;
+                    m.sum_v[ch] += v;
                     m.sum_v2[ch] += v * v;
                     m.sum_i2[ch] += r.net.i_out * r.net.i_out;
                     let p = v * r.net.i_load;
@@ -245,6 +246,7 @@ impl Engine {
                     p_sum += p;
                     m.peak_v = m.peak_v.max(v.abs());
                     m.peak_i = m.peak_i.max(r.net.i_out.abs());
+                    m.peak_v_int = m.peak_v_int.max(r.v_int.abs());
                     rail |= r.rail_clip;
                     limit |= r.net.limiting;
                     overload |= r.receiver_overload;

@@ -8,6 +8,8 @@ pub struct Meters {
     pub samples: u64,
     /// Host samples the counts below refer to.
     pub host_samples: u64,
+    /// Σ v_load, V, per channel (for the DC at the terminals).
+    pub sum_v: [f64; 2],
     /// Σ v_load², V², per channel.
     pub sum_v2: [f64; 2],
     /// Σ i_out², A², per channel.
@@ -16,6 +18,8 @@ pub struct Meters {
     pub sum_p: [f64; 2],
     /// Largest |v_load|, V.
     pub peak_v: f64,
+    /// Largest |v_int|, the stage's internal voltage after the rails, V.
+    pub peak_v_int: f64,
     /// Largest |i_out|, A.
     pub peak_i: f64,
     /// Largest |input| sample, full scale = 1.
@@ -45,6 +49,15 @@ impl Meters {
         (self.sum_v2[0].max(self.sum_v2[1]) / self.samples as f64).sqrt()
     }
 
+    /// Mean (DC) voltage at the terminals of the channel with more DC, V.
+    pub fn mean_v(&self) -> f64 {
+        if self.samples == 0 {
+            return 0.0;
+        }
+        let (a, b) = (self.sum_v[0] / self.samples as f64, self.sum_v[1] / self.samples as f64);
+        if a.abs() >= b.abs() { a } else { b }
+    }
+
     /// RMS output current of the busier channel, A.
     pub fn i_rms(&self) -> f64 {
         if self.samples == 0 {
@@ -66,11 +79,13 @@ impl Meters {
         self.samples += o.samples;
         self.host_samples += o.host_samples;
         for c in 0..2 {
+            self.sum_v[c] += o.sum_v[c];
             self.sum_v2[c] += o.sum_v2[c];
             self.sum_i2[c] += o.sum_i2[c];
             self.sum_p[c] += o.sum_p[c];
         }
         self.peak_v = self.peak_v.max(o.peak_v);
+        self.peak_v_int = self.peak_v_int.max(o.peak_v_int);
         self.peak_i = self.peak_i.max(o.peak_i);
         self.peak_in = self.peak_in.max(o.peak_in);
         self.max_power_1s = self.max_power_1s.max(o.max_power_1s);

@@ -90,6 +90,8 @@ impl PathCoeffs {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StepReport {
     pub net: NetworkOutput,
+    /// The stage's internal voltage after the rails, V.
+    pub v_int: f64,
     pub rail_clip: bool,
     pub receiver_overload: bool,
 }
@@ -120,7 +122,7 @@ impl ChannelPath {
         } else {
             (net.v_load, false)
         };
-        (heard * k.out_scale, StepReport { net, rail_clip, receiver_overload })
+        (heard * k.out_scale, StepReport { net, v_int, rail_clip, receiver_overload })
     }
 }
 

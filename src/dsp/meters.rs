@@ -1,6 +1,9 @@
 //! What the engine measured since the meters were last taken: sums for RMS and mean power,
 //! peaks, and event counts. Reading them is the caller's business (editor, command line).
 
+use crate::model::acoustics::spl;
+use crate::model::{OperatingPoint, Settings};
+
 /// Raw measurements over an interval, per channel where it matters.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Meters {
@@ -37,6 +40,28 @@ pub struct Meters {
 }
 
 impl Meters {
+    /// The operating point these measurements describe, for settings `s` at `sample_rate`.
+    pub fn operating_point(&self, s: &Settings, sample_rate: f64) -> OperatingPoint {
+        let v_rms = self.v_rms();
+        OperatingPoint {
+            seconds: self.host_samples as f64 / sample_rate,
+            v_peak: self.peak_v,
+            v_rms,
+            v_dc: self.mean_v(),
+            i_peak: self.peak_i,
+            i_rms: self.i_rms(),
+            power: self.power(),
+            power_1s_max: self.max_power_1s,
+            spl: spl(s, v_rms),
+            input_peak_dbfs: 20.0 * self.peak_in.max(1e-10).log10(),
+            rail_clips: self.rail_clips,
+            current_limits: self.current_limits,
+            receiver_overloads: self.receiver_overloads,
+            ceiling_events: self.ceiling_events,
+            ceiling_db: self.ceiling_min_db,
+        }
+    }
+
     pub fn channels_used(&self) -> usize {
         if self.sum_v2[1] > 0.0 || self.sum_i2[1] > 0.0 { 2 } else { 1 }
     }

@@ -6,5 +6,7 @@ pub mod units;
 pub mod load;
 pub mod network;
 pub mod acoustics;
+pub mod operating_point;
 
+pub use operating_point::OperatingPoint;
 pub use settings::{ClipShape, ListenMode, LoadKind, Mains, OutputKind, Settings};

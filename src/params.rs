@@ -200,7 +200,9 @@ impl Default for OutpathParams {
             cable_len: float("cable_len"),
             cable_r: float("cable_r"),
             cable_c: float("cable_c"),
-            balanced: BoolParam::new("Balanced", false),
+            balanced: BoolParam::new("Balanced", false).with_string_to_value(Arc::new(|s| {
+                parse_value(spec("balanced").expect("in the table"), s).ok().map(|v| v >= 0.5)
+            })),
             hum: float("hum"),
             mains: EnumParam::new("Mains", MainsChoice::Hz50),
             z_load: float("z_load"),

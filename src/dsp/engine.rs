@@ -72,10 +72,10 @@ impl Engine {
             internal_rate,
             channels,
             seed,
-            active: Path::new(settings, internal_rate, &table, seed),
+            active: Path::new(&settings.clamped(), internal_rate, &table, seed),
             table,
-            target: *settings,
-            current: *settings,
+            target: settings.clamped(),
+            current: settings.clamped(),
             settled: true,
             dirty: false,
             smoothing_coeff: 1.0 - (-(SUB_BLOCK as f64) / (SMOOTHING_TIME_S * sample_rate)).exp(),
@@ -85,7 +85,7 @@ impl Engine {
             down: [os.clone(), os],
             dc: [DcBlocker::new(DC_BLOCK_HZ, sample_rate); 2],
             ceiling: [Ceiling::new(sample_rate), Ceiling::new(sample_rate)],
-            ceiling_lin: db_to_gain(settings.ceiling),
+            ceiling_lin: db_to_gain(settings.clamped().ceiling),
             sub_pos: 0,
             power_avg: [0.0; 2],
             power_coeff: (-1.0 / (POWER_AVERAGE_S * sample_rate)).exp(),
@@ -118,10 +118,12 @@ impl Engine {
         &self.target
     }
 
-    /// New target settings; continuous values glide there, switches crossfade.
+    /// New target settings; continuous values glide there, switches crossfade. Values outside
+    /// the parameter table's ranges are clamped into them.
     pub fn set_settings(&mut self, s: &Settings) {
-        if *s != self.target {
-            self.target = *s;
+        let s = s.clamped();
+        if s != self.target {
+            self.target = s;
             self.settled = false;
         }
     }

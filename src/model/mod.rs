@@ -7,6 +7,7 @@ pub mod load;
 pub mod network;
 pub mod acoustics;
 pub mod operating_point;
+pub mod warnings;
 
 pub use operating_point::OperatingPoint;
 pub use settings::{ClipShape, ListenMode, LoadKind, Mains, OutputKind, Settings};

@@ -419,6 +419,35 @@ impl Settings {
     }
 }
 
+/// Index in [`PARAMS`] of each continuous field, for [`Settings::clamped`] (checked by a test).
+const FLOAT_FIELDS: [(usize, &str); 24] = [
+    (2, "ref_level"), (3, "gain"), (4, "z_out"), (5, "c_out"), (6, "v_clip"), (7, "i_max"), (9, "color"),
+    (10, "noise"), (11, "dc_offset"), (12, "cable_len"), (13, "cable_r"), (14, "cable_c"), (16, "hum"),
+    (18, "z_load"), (19, "l_coil"), (20, "f_res"), (21, "z_peak"), (22, "q_res"), (23, "sens"), (24, "p_max"),
+    (25, "in_max"), (26, "distance"), (28, "spl_ref"), (29, "ceiling"),
+];
+
+impl Settings {
+    /// The same settings with every number inside its range (NaN becomes the default). Hosts can
+    /// hand a plugin values its parameters never allowed (a saved state is loaded unclamped);
+    /// the engine takes nothing else.
+    pub fn clamped(&self) -> Settings {
+        let mut s = *self;
+        let fields: [&mut f64; 24] = [
+            &mut s.ref_level, &mut s.gain, &mut s.z_out, &mut s.c_out, &mut s.v_clip, &mut s.i_max, &mut s.color,
+            &mut s.noise, &mut s.dc_offset, &mut s.cable_len, &mut s.cable_r, &mut s.cable_c, &mut s.hum,
+            &mut s.z_load, &mut s.l_coil, &mut s.f_res, &mut s.z_peak, &mut s.q_res, &mut s.sens, &mut s.p_max,
+            &mut s.in_max, &mut s.distance, &mut s.spl_ref, &mut s.ceiling,
+        ];
+        for (v, (idx, _)) in fields.into_iter().zip(FLOAT_FIELDS) {
+            if let ParamKind::Float { min, max, default, .. } = PARAMS[idx].kind {
+                *v = if v.is_nan() { default } else { v.clamp(min, max) };
+            }
+        }
+        s
+    }
+}
+
 /// Folds an option name or unit for lenient comparison: lower case, no spaces, '_' or '-'.
 fn fold(s: &str) -> String {
     s.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).flat_map(char::to_lowercase).collect()
@@ -519,6 +548,24 @@ mod tests {
             s.set(p.id, v).unwrap();
         }
         assert_eq!(PARAMS.len(), 30);
+    }
+
+    #[test]
+    fn clamping_keeps_every_value_in_range() {
+        for (idx, id) in FLOAT_FIELDS {
+            assert_eq!(PARAMS[idx].id, id);
+        }
+        let mut s = Settings::default();
+        s.ceiling = 30.0;
+        s.z_out = f64::NAN;
+        s.i_max = f64::NEG_INFINITY;
+        s.gain = 1e300;
+        let c = s.clamped();
+        assert_eq!(c.ceiling, 0.0);
+        assert_eq!(c.z_out, 10.0);
+        assert_eq!(c.i_max, 1.0);
+        assert_eq!(c.gain, 40.0);
+        assert_eq!(Settings::default().clamped(), Settings::default());
     }
 
     #[test]

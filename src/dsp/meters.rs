@@ -52,7 +52,8 @@ impl Meters {
             i_rms: self.i_rms(),
             power: self.power(),
             power_1s_max: self.max_power_1s,
-            spl: spl(s, v_rms),
+            // DC makes no sound: SPL from the AC part, √(v_rms² − v_dc²).
+            spl: spl(s, (v_rms * v_rms - self.mean_v() * self.mean_v()).max(0.0).sqrt()),
             input_peak_dbfs: 20.0 * self.peak_in.max(1e-10).log10(),
             rail_clips: self.rail_clips,
             current_limits: self.current_limits,

@@ -116,7 +116,7 @@ pub struct NetworkOutput {
     pub i_out: f64,
     /// Current into the load itself (not into the cable's capacitance), A.
     pub i_load: f64,
-    /// True when the stage asked for more than i_max.
+    /// True when the current limit takes away more than 1 % of what the circuit asks for.
     pub limiting: bool,
 }
 
@@ -157,7 +157,8 @@ impl NetworkState {
         self.e_lc = -k.keep_lc * (2.0 * k.r_lc * i_b + self.e_lc);
         self.j_lp = 2.0 * k.g_lp * v_res + self.j_lp;
         self.j_cp = -(2.0 * k.g_cp * v_res + self.j_cp);
-        NetworkOutput { v_load: v_d, i_out: i, i_load: i - i_cc, limiting: i_free.abs() > k.i_max }
+        // Limiting once the stage delivers 1 % less current than the circuit asks for.
+        NetworkOutput { v_load: v_d, i_out: i, i_load: i - i_cc, limiting: i_free.abs() - i.abs() > 0.01 * i_free.abs() }
     }
 
     /// Sets every history below 1e-30 to zero, so that long silences never reach subnormals,

@@ -8,14 +8,11 @@ use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
 use crate::model::acoustics::spl_at_one_volt;
 use crate::model::network::Network;
 use crate::model::units::{db_to_gain, dbu_to_vrms, full_scale_peak_volts};
+use crate::model::settings::{BALANCED_HUM_REJECTION_DB, OFF_DBU};
 use crate::model::{ListenMode, Settings};
 
-/// The bottom of the `noise` and `hum` ranges means "off" (DESIGN §3 ranges start at −140 dBu).
-pub const OFF_DBU: f64 = -140.0;
 /// Bandwidth the `noise` level is specified in, Hz.
 pub const NOISE_BANDWIDTH_HZ: f64 = 20_000.0;
-/// Balanced connections reject common-mode hum by this much, dB (DESIGN §2).
-pub const BALANCED_HUM_REJECTION_DB: f64 = 60.0;
 /// Frequency where Matched mode normalises the gain, Hz.
 pub const MATCHED_AT_HZ: f64 = 1_000.0;
 
@@ -36,8 +33,6 @@ pub struct PathCoeffs {
     /// 1 for receivers (line input, active speaker), 0 for transducers.
     receiver_on: bool,
     receiver: KneeLimiter,
-    /// Peak input the receiver takes before it clips, V.
-    receiver_peak: f64,
     /// What the load voltage is multiplied by to become the plugin's output (listen mode).
     pub out_scale: f64,
 }
@@ -80,7 +75,6 @@ impl PathCoeffs {
             hum_peak,
             receiver_on: s.load.is_receiver(),
             receiver: KneeLimiter::new(receiver_peak, RECEIVER_KNEE),
-            receiver_peak,
             out_scale,
         }
     }
@@ -113,12 +107,13 @@ impl ChannelPath {
     #[inline(always)]
     pub fn step(&mut self, k: &PathCoeffs, x: f64, hum: f64) -> (f64, StepReport) {
         let v = k.colour.apply(x * k.drive) + k.dc + k.noise_sigma * self.noise.next();
-        let rail_clip = k.rails.clipping(v);
         let v_int = k.rails.apply(v);
+        let rail_clip = k.rails.clipping(v, v_int);
         let mut net = self.net.step(&k.net, v_int);
         net.v_load += k.hum_peak * hum;
         let (heard, receiver_overload) = if k.receiver_on {
-            (k.receiver.apply(net.v_load), net.v_load.abs() > k.receiver_peak)
+            let heard = k.receiver.apply(net.v_load);
+            (heard, net.v_load.abs() - heard.abs() > 0.01 * net.v_load.abs())
         } else {
             (net.v_load, false)
         };

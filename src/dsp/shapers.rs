@@ -73,10 +73,11 @@ impl Rails {
         Rails { pos: KneeLimiter::new(v_clip, kp), neg: KneeLimiter::new(v_clip, kn), v_clip }
     }
 
-    /// True when the demanded voltage is beyond the rail.
+    /// True when the rails take away more than 1 % of the demanded voltage `v` (`out` is
+    /// what they let through).
     #[inline(always)]
-    pub fn clipping(&self, v: f64) -> bool {
-        v.abs() > self.v_clip
+    pub fn clipping(&self, v: f64, out: f64) -> bool {
+        v.abs() - out.abs() > 0.01 * v.abs()
     }
 
     #[inline(always)]

@@ -90,6 +90,11 @@ impl ListenMode {
     pub const NAMES: [&'static str; 3] = ["Electrical", "Acoustic", "Matched"];
 }
 
+/// The bottom of the `noise` and `hum` ranges (−140 dBu) means off.
+pub const OFF_DBU: f64 = -140.0;
+/// A balanced connection rejects common-mode hum by this much, dB (DESIGN §2).
+pub const BALANCED_HUM_REJECTION_DB: f64 = 60.0;
+
 /// How a parameter's values are laid out and what it defaults to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ParamKind {

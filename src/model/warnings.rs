@@ -17,7 +17,7 @@ mod hold;
 mod structural;
 mod text;
 
-pub use dynamic::{dynamic, SPL_CAUTION_DB, SPL_DANGER_DB};
+pub use dynamic::{dynamic, CURRENT_LIMIT_NEAR, SPL_CAUTION_DB, SPL_DANGER_DB};
 pub use hold::{WarningHold, HOLD_SECONDS};
 pub use structural::{
     available_power, dc_at_terminals, dc_limit, full_scale_at_load, hum_loudness, response_shape, structural,
@@ -140,7 +140,12 @@ mod tests {
     #[test]
     fn severity_is_ordered_and_serialised_lower_case() {
         assert!(Severity::Info < Severity::Caution && Severity::Caution < Severity::Danger);
-        let w = Warning { id: "ceiling", severity: Severity::Info, message: "x".into(), figures: vec![figure("ceiling_db", -3.0, "dB")] };
+        let w = Warning {
+            id: "ceiling",
+            severity: Severity::Info,
+            message: "x".into(),
+            figures: vec![figure("ceiling_db", -3.0, "dB")],
+        };
         let json = serde_json::to_string(&w).unwrap();
         assert!(json.contains("\"severity\":\"info\""), "{json}");
         assert!(json.contains("\"name\":\"ceiling_db\""), "{json}");

@@ -5,28 +5,7 @@ use crate::render::Audio;
 use crate::scenario::Scenario;
 use outpath::dsp::Meters;
 use outpath::model::settings::{format_number, PARAMS};
-use interim_warnings::{self as warnings, Warning};
-
-/// Stands in for the warnings module until it lands.
-mod interim_warnings {
-    use outpath::model::{OperatingPoint, Settings};
-    #[derive(serde::Serialize)]
-    pub struct Warning {
-        pub id: &'static str,
-        pub severity: Severity,
-        pub message: String,
-    }
-    #[derive(serde::Serialize)]
-    pub enum Severity {}
-    impl Severity {
-        pub fn as_str(&self) -> &'static str {
-            match *self {}
-        }
-    }
-    pub fn warnings(_: &Settings, _: &OperatingPoint) -> Vec<Warning> {
-        Vec::new()
-    }
-}
+use outpath::model::warnings::{self, Warning};
 use outpath::model::{OperatingPoint, Settings};
 use serde_json::{json, Map, Value};
 

@@ -24,9 +24,10 @@ pub const REFERENCE_HZ: f64 = 1_000.0;
 /// notices. Above it the load's impedance curve becomes audible as a response change.
 pub const ZOUT_RATIO_LIMIT: f64 = 1.0 / 8.0;
 
-/// An amplifier should be able to give about twice the speaker's continuous rating (DESIGN §1):
-/// music peaks 3 dB above the level that heats the coil at its rating, and an amplifier without
-/// that headroom clips first, sending the speaker dense, bright clipped power instead.
+/// An amplifier should be able to give about twice the speaker's continuous rating (DESIGN §1,
+/// and the usual advice of speaker makers): 3 dB of headroom above the rating lets music's peaks
+/// through clean while the mean power stays within what the coil takes; without it the amplifier
+/// clips first, and clipped output carries more high-frequency power than the music would.
 pub const AMP_HEADROOM_RATIO: f64 = 2.0;
 
 /// DC into a transducer offsets its cone or diaphragm: below resonance the suspension's
@@ -52,11 +53,9 @@ pub const HEADPHONE_REFERENCE_POWER_W: f64 = 1e-3;
 /// (it decides only for transducers rated at a few times their reference power or less).
 pub const DC_HEAT_FRACTION: f64 = 0.1;
 
-/// The bottom of the `hum` range means "off" (DESIGN §3 ranges start at −140 dBu).
-pub const HUM_OFF_DBU: f64 = -140.0;
+pub use crate::model::settings::OFF_DBU as HUM_OFF_DBU;
 
-/// A balanced connection rejects common-mode hum by this much, dB (DESIGN §2).
-pub const BALANCED_HUM_REJECTION_DB: f64 = 60.0;
+pub use crate::model::settings::BALANCED_HUM_REJECTION_DB;
 
 /// Hum is audible at the listener above this SPL (total of the mains fundamental and its 2nd
 /// and 3rd harmonics at 1 : 0.5 : 0.3, the engine's hum). Its third harmonic (150 Hz on 50 Hz
@@ -101,6 +100,8 @@ pub fn structural(s: &Settings) -> Vec<Warning> {
 pub(super) struct LoadWords {
     /// "the headphones", "the speaker", "the line input", "the active speaker's input"
     pub the: &'static str,
+    /// "headphones", "a passive speaker", "a line input", "an active speaker's input"
+    pub a: &'static str,
     /// "the headphones'", "the speaker's"
     pub possessive: &'static str,
     /// What DC pushes off centre.
@@ -109,12 +110,24 @@ pub(super) struct LoadWords {
 
 pub(super) fn load_words(k: LoadKind) -> LoadWords {
     match k {
-        LoadKind::Headphones => LoadWords { the: "the headphones", possessive: "the headphones'", moving_part: "diaphragm" },
-        LoadKind::PassiveSpeaker => LoadWords { the: "the speaker", possessive: "the speaker's", moving_part: "cone" },
-        LoadKind::LineInput => LoadWords { the: "the line input", possessive: "the line input's", moving_part: "" },
-        LoadKind::ActiveSpeaker => {
-            LoadWords { the: "the active speaker's input", possessive: "the active speaker's", moving_part: "" }
+        LoadKind::Headphones => LoadWords {
+            the: "the headphones",
+            a: "headphones",
+            possessive: "the headphones'",
+            moving_part: "diaphragm",
+        },
+        LoadKind::PassiveSpeaker => {
+            LoadWords { the: "the speaker", a: "a passive speaker", possessive: "the speaker's", moving_part: "cone" }
         }
+        LoadKind::LineInput => {
+            LoadWords { the: "the line input", a: "a line input", possessive: "the line input's", moving_part: "" }
+        }
+        LoadKind::ActiveSpeaker => LoadWords {
+            the: "the active speaker's input",
+            a: "an active speaker's input",
+            possessive: "the active speaker's",
+            moving_part: "",
+        },
     }
 }
 
@@ -196,7 +209,11 @@ fn refine_max(g: &dyn Fn(f64) -> f64, grid: &[f64], k: usize) -> (f64, f64) {
     let x = 0.5 * (a + b);
     let (best, at) = (gl(x), x.exp());
     let on_grid = g(grid[k]);
-    if on_grid > best { (on_grid, grid[k]) } else { (best, at) }
+    if on_grid > best {
+        (on_grid, grid[k])
+    } else {
+        (best, at)
+    }
 }
 
 /// `zout_ratio`: the source impedance is more than 1/8 of the transducer's minimum impedance,
@@ -323,18 +340,18 @@ fn connection(s: &Settings, net: &Network) -> Option<Warning> {
                 figure("level_db", shape.reference_db, "dB"),
                 figure("variation_db", shape.variation_db, "dB"),
             ];
-            let bass = if s.c_out > 0.0 {
+            let (joint, bass) = if s.c_out > 0.0 {
                 let corner = coupling_corner_hz(source_resistance(s), s.z_load, s.c_out * 1e-6);
                 figures.push(figure("corner_hz", corner, "Hz"));
-                format!(", and its {} µF coupling capacitor cuts the bass below {}", sig3(s.c_out), hz(corner))
+                (",", format!(", and its {} µF coupling capacitor cuts the bass below {}", sig3(s.c_out), hz(corner)))
             } else {
-                String::new()
+                (" and", String::new())
             };
             (
                 "headphones_on_line_out",
                 Severity::Caution,
                 format!(
-                    "A line output of {} into {} headphones loses {} dB at 1 kHz and its response varies by {} dB{bass}.",
+                    "A line output of {} into {} headphones loses {} dB at 1 kHz{joint} its response varies by {} dB with their impedance{bass}.",
                     ohms(s.z_out),
                     ohms(z_min),
                     db(-shape.reference_db),
@@ -350,7 +367,7 @@ fn connection(s: &Settings, net: &Network) -> Option<Warning> {
                 "speaker_on_headphone_out",
                 Severity::Danger,
                 format!(
-                    "A headphone output cannot drive a passive speaker: into its {} the stage's {} rails and {} current limit give at most {} against a {} rating, weak and distorted, and the amplifier can be damaged.",
+                    "A headphone output cannot drive a passive speaker: into the speaker's {} the stage's {} rails and {} current limit give at most {} against its {} rating, weak and distorted, and the amplifier can be damaged.",
                     ohms(z_min),
                     volts(s.v_clip),
                     amps(s.i_max * 1e-3),
@@ -373,7 +390,7 @@ fn connection(s: &Settings, net: &Network) -> Option<Warning> {
                 "headphones_on_speaker_out",
                 Severity::Danger,
                 format!(
-                    "A speaker output into headphones: a full-scale signal would put {} into them against their {} rating, {} dB SPL, enough to destroy them and damage hearing.",
+                    "A speaker output into headphones: a full-scale signal would put {} into them, against their {} rating, and play {} dB SPL, enough to destroy them and damage hearing.",
                     watts(fs.power),
                     watts(s.p_max),
                     db(spl_db)
@@ -392,8 +409,8 @@ fn connection(s: &Settings, net: &Network) -> Option<Warning> {
                 "speaker_level_into_input",
                 Severity::Danger,
                 format!(
-                    "A speaker output into {}: a full-scale signal reaches {} dBu ({} peak) against its {} dBu maximum, and speaker level overloads an input made for line level and can damage it.",
-                    words.the,
+                    "A speaker output into {}: a full-scale signal reaches {} dBu ({} peak) against the input's {} dBu maximum, and speaker level overloads an input made for line level and can damage it.",
+                    words.a,
                     signed_db(fs.dbu),
                     volts(fs.v_peak),
                     signed_db(s.in_max)

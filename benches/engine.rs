@@ -1,0 +1,81 @@
+//! Engine speed: renders 10 s of stereo noise through several scenarios at 44.1, 48 and 96 kHz
+//! and prints nanoseconds per stereo sample frame and times real time.
+//!
+//! `cargo bench --bench engine` (add a scenario name to run only that one).
+
+use outpath::dsp::Engine;
+use outpath::model::{ClipShape, LoadKind, Settings};
+use std::time::Instant;
+
+/// Every nonlinearity at work, a resonant reactive load, a long cable, noise and hum.
+pub fn heaviest() -> Settings {
+    let mut s = Settings::default();
+    s.load = LoadKind::PassiveSpeaker;
+    s.z_load = 6.0;
+    s.z_peak = 45.0;
+    s.f_res = 40.0;
+    s.q_res = 3.0;
+    s.l_coil = 0.5;
+    s.z_out = 2.0;
+    s.c_out = 470.0;
+    s.v_clip = 12.0;
+    s.i_max = 1500.0;
+    s.clip_shape = ClipShape::Tube;
+    s.color = 3.0;
+    s.noise = -80.0;
+    s.hum = -50.0;
+    s.dc_offset = 20.0;
+    s.cable_len = 30.0;
+    s.cable_c = 200.0;
+    s.gain = 6.0;
+    s
+}
+
+fn scenarios() -> Vec<(&'static str, Settings)> {
+    let mut line = Settings::default();
+    line.load = LoadKind::LineInput;
+    line.z_load = 10_000.0;
+    line.z_out = 100.0;
+    line.v_clip = 12.0;
+    vec![("default (headphone out → 300 Ω)", Settings::default()), ("line out → 10 kΩ", line), ("heaviest", heaviest())]
+}
+
+fn noise(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 1.4
+        })
+        .collect()
+}
+
+fn main() {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    println!("{:<34} {:>8} {:>14} {:>12}", "scenario", "rate", "ns/frame", "× real time");
+    for (name, s) in scenarios() {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        for fs in [44_100.0, 48_000.0, 96_000.0] {
+            let n = (10.0 * fs) as usize;
+            let mut l = noise(n, 1);
+            let mut r = noise(n, 2);
+            let mut e = Engine::new(fs, 2, 1, &s);
+            // Warm up on the first second, then time the whole ten seconds, best of three.
+            e.process(&mut [&mut l[..4096], &mut r[..4096]]);
+            let mut best = f64::INFINITY;
+            for _ in 0..3 {
+                let t = Instant::now();
+                for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+                    e.process(&mut [cl, cr]);
+                }
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            let ns = best * 1e9 / n as f64;
+            println!("{:<34} {:>8} {:>14.1} {:>12.1}", name, fs, ns, 10.0 / best);
+        }
+    }
+}

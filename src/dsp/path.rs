@@ -33,6 +33,8 @@ pub struct PathCoeffs {
     /// 1 for receivers (line input, active speaker), 0 for transducers.
     receiver_on: bool,
     receiver: KneeLimiter,
+    /// Peak input the receiver is rated for, V.
+    receiver_peak: f64,
     /// What the load voltage is multiplied by to become the plugin's output (listen mode).
     pub out_scale: f64,
 }
@@ -75,6 +77,7 @@ impl PathCoeffs {
             hum_peak,
             receiver_on: s.load.is_receiver(),
             receiver: KneeLimiter::new(receiver_peak, RECEIVER_KNEE),
+            receiver_peak,
             out_scale,
         }
     }
@@ -112,8 +115,8 @@ impl ChannelPath {
         let mut net = self.net.step(&k.net, v_int);
         net.v_load += k.hum_peak * hum;
         let (heard, receiver_overload) = if k.receiver_on {
-            let heard = k.receiver.apply(net.v_load);
-            (heard, net.v_load.abs() - heard.abs() > 0.01 * net.v_load.abs())
+            // Overloaded once the input passes the receiver's rated maximum.
+            (k.receiver.apply(net.v_load), net.v_load.abs() > k.receiver_peak)
         } else {
             (net.v_load, false)
         };

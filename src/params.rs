@@ -2,6 +2,7 @@
 //! units come from [`crate::model::settings::PARAMS`], so the plugin, the command line and the
 //! device library cannot drift apart.
 
+use crate::editor::state::{EditorState, ScenarioField};
 use crate::model::settings::{format_value, parse_value, spec, ParamKind, ParamSpec};
 use crate::model::{self, Settings};
 use nice_plug::prelude::*;
@@ -129,6 +130,13 @@ pub struct OutpathParams {
     pub spl_ref: FloatParam,
     #[id = "ceiling"]
     pub ceiling: FloatParam,
+
+    /// The editor window's size, saved with the session.
+    #[persist = "editor-state"]
+    pub editor_state: EditorState,
+    /// The two scenarios the editor flips between (A/B), saved with the session.
+    #[persist = "scenarios"]
+    pub scenarios: ScenarioField,
 }
 
 /// The unit as the host shows it after the value, with its leading space.
@@ -217,11 +225,44 @@ impl Default for OutpathParams {
             listen: EnumParam::new("Listen mode", ListenChoice::Electrical),
             spl_ref: float("spl_ref"),
             ceiling: float("ceiling"),
+            editor_state: EditorState::default(),
+            scenarios: ScenarioField::default(),
         }
     }
 }
 
 impl OutpathParams {
+    /// The host parameter of a continuous row of the table, for the editor's sliders.
+    pub fn float_param(&self, id: &str) -> Option<&FloatParam> {
+        Some(match id {
+            "ref_level" => &self.ref_level,
+            "gain" => &self.gain,
+            "z_out" => &self.z_out,
+            "c_out" => &self.c_out,
+            "v_clip" => &self.v_clip,
+            "i_max" => &self.i_max,
+            "color" => &self.color,
+            "noise" => &self.noise,
+            "dc_offset" => &self.dc_offset,
+            "cable_len" => &self.cable_len,
+            "cable_r" => &self.cable_r,
+            "cable_c" => &self.cable_c,
+            "hum" => &self.hum,
+            "z_load" => &self.z_load,
+            "l_coil" => &self.l_coil,
+            "f_res" => &self.f_res,
+            "z_peak" => &self.z_peak,
+            "q_res" => &self.q_res,
+            "sens" => &self.sens,
+            "p_max" => &self.p_max,
+            "in_max" => &self.in_max,
+            "distance" => &self.distance,
+            "spl_ref" => &self.spl_ref,
+            "ceiling" => &self.ceiling,
+            _ => return None,
+        })
+    }
+
     /// The current values as engine settings (the engine smooths them itself).
     pub fn settings(&self) -> Settings {
         let f = |p: &FloatParam| p.value() as f64;
@@ -292,6 +333,13 @@ mod tests {
         let ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
         let table: Vec<&str> = PARAMS.iter().map(|p| p.id).collect();
         assert_eq!(ids, table);
+        for p in PARAMS {
+            let is_float = matches!(p.kind, ParamKind::Float { .. });
+            assert_eq!(params.float_param(p.id).is_some(), is_float, "{}", p.id);
+            if let Some(f) = params.float_param(p.id) {
+                assert_eq!(f.name(), p.name);
+            }
+        }
         let (got, want) = (params.settings(), Settings::default());
         for p in PARAMS {
             let (a, b) = (got.get(p.id).unwrap(), want.get(p.id).unwrap());

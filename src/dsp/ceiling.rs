@@ -78,8 +78,11 @@ impl Ceiling {
         // Delay of len − 1: every gain in the average was computed over a window holding the
         // delayed sample, so none is larger than the gain that sample needs.
         self.delay[self.pos] = x;
-        self.pos = (self.pos + 1) % self.len;
-        let delayed = self.delay[self.pos % self.len];
+        self.pos += 1;
+        if self.pos == self.len {
+            self.pos = 0;
+        }
+        let delayed = self.delay[self.pos];
         self.since_resum += 1;
         if self.since_resum >= 4096 {
             self.held_sum = self.held.iter().sum();

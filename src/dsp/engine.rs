@@ -45,8 +45,10 @@ pub struct Engine {
     /// The path being faded in, with the fade's progress 0 … 1.
     incoming: Option<(Path, f64)>,
     fade_step: f64,
-    up: [Oversampler; 2],
-    down: [Oversampler; 2],
+    /// Both channels share one oversampler (two lanes); the interpolating and decimating halves
+    /// are separate instances.
+    up: Oversampler,
+    down: Oversampler,
     dc: [DcBlocker; 2],
     ceiling: [Ceiling; 2],
     ceiling_lin: f64,
@@ -81,8 +83,8 @@ impl Engine {
             smoothing_coeff: 1.0 - (-(SUB_BLOCK as f64) / (SMOOTHING_TIME_S * sample_rate)).exp(),
             incoming: None,
             fade_step: 1.0 / (CROSSFADE_S * sample_rate).max(1.0),
-            up: [os.clone(), os.clone()],
-            down: [os.clone(), os],
+            up: os.clone(),
+            down: os,
             dc: [DcBlocker::new(DC_BLOCK_HZ, sample_rate); 2],
             ceiling: [Ceiling::new(sample_rate), Ceiling::new(sample_rate)],
             ceiling_lin: db_to_gain(settings.clamped().ceiling),
@@ -110,7 +112,7 @@ impl Engine {
     /// Delay from input to output in host samples: the oversampler's round trip plus the
     /// ceiling's look-ahead.
     pub fn latency_samples(&self) -> usize {
-        self.up[0].latency() + self.ceiling[0].latency()
+        self.up.latency() + self.ceiling[0].latency()
     }
 
     /// The settings the engine is heading for.
@@ -134,9 +136,9 @@ impl Engine {
         self.settled = true;
         self.active = Path::new(&self.target, self.internal_rate, &self.table, self.seed);
         self.incoming = None;
+        self.up.reset();
+        self.down.reset();
         for c in 0..2 {
-            self.up[c].reset();
-            self.down[c].reset();
             self.dc[c].reset();
             self.ceiling[c].reset();
         }
@@ -200,11 +202,11 @@ impl Engine {
             return;
         }
         let len = buffers[..nch].iter().map(|b| b.len()).min().unwrap_or(0);
-        let f = self.up[0].factor();
+        let f = self.up.factor();
         let mut hum_a = [0.0; MAX_FACTOR];
         let mut hum_b = [0.0; MAX_FACTOR];
-        let mut up = [0.0; MAX_FACTOR];
-        let mut out = [0.0; MAX_FACTOR];
+        let mut up = [[0.0; 2]; MAX_FACTOR];
+        let mut out = [[0.0; 2]; MAX_FACTOR];
         for n in 0..len {
             if self.sub_pos == 0 {
                 self.update();
@@ -224,28 +226,32 @@ impl Engine {
                 }
                 None => None,
             };
+            let mut x = [0.0; 2];
+            for ch in 0..nch {
+                let raw = buffers[ch][n] as f64;
+                x[ch] = if raw.is_finite() { raw.clamp(-INPUT_LIMIT, INPUT_LIMIT) } else { 0.0 };
+                self.meters.peak_in = self.meters.peak_in.max(x[ch].abs());
+            }
+            self.up.upsample(x, &mut up);
+
+            // Both channels step together so that their (serial) network solutions overlap.
             let mut rail = false;
             let mut limit = false;
             let mut overload = false;
-            let mut ceiling_engaged = false;
-            for ch in 0..nch {
-                let raw = buffers[ch][n] as f64;
-                let x = if raw.is_finite() { raw.clamp(-INPUT_LIMIT, INPUT_LIMIT) } else { 0.0 };
-                self.meters.peak_in = self.meters.peak_in.max(x.abs());
-                self.up[ch].up(x, &mut up);
-                let k = self.active.coeffs;
-                let mut p_sum = 0.0;
-                for j in 0..f {
-                    let (y, r) = self.active.channels[ch].step(&k, up[j], hum_a[j]);
-                    out[j] = y;
-                    let m = &mut self.meters;
+            let mut p_sum = [0.0; 2];
+            let Path { coeffs: k, channels, .. } = &mut self.active;
+            let m = &mut self.meters;
+            for j in 0..f {
+                for ch in 0..nch {
+                    let (y, r) = channels[ch].step(k, up[j][ch], hum_a[j]);
+                    out[j][ch] = y;
                     let v = r.net.v_load;
                     m.sum_v[ch] += v;
                     m.sum_v2[ch] += v * v;
                     m.sum_i2[ch] += r.net.i_out * r.net.i_out;
                     let p = v * r.net.i_load;
                     m.sum_p[ch] += p;
-                    p_sum += p;
+                    p_sum[ch] += p;
                     m.peak_v = m.peak_v.max(v.abs());
                     m.peak_i = m.peak_i.max(r.net.i_out.abs());
                     m.peak_v_int = m.peak_v_int.max(r.v_int.abs());
@@ -253,27 +259,34 @@ impl Engine {
                     limit |= r.net.limiting;
                     overload |= r.receiver_overload;
                 }
-                if let (Some(t), Some((p, _))) = (fade, &mut self.incoming) {
-                    let kb = p.coeffs;
-                    for j in 0..f {
-                        let (y, _) = p.channels[ch].step(&kb, up[j], hum_b[j]);
-                        out[j] = out[j] * (1.0 - t) + y * t;
+            }
+            if let (Some(t), Some((p, _))) = (fade, &mut self.incoming) {
+                let Path { coeffs: kb, channels, .. } = p;
+                for j in 0..f {
+                    for ch in 0..nch {
+                        let (y, _) = channels[ch].step(kb, up[j][ch], hum_b[j]);
+                        out[j][ch] = out[j][ch] * (1.0 - t) + y * t;
                     }
                 }
+            }
+            let y = self.down.downsample(&mut out);
+
+            let mut ceiling_engaged = false;
+            for ch in 0..nch {
                 let pa = &mut self.power_avg[ch];
-                *pa = p_sum / f as f64 + (*pa - p_sum / f as f64) * self.power_coeff;
+                let p_mean = p_sum[ch] / f as f64;
+                *pa = p_mean + (*pa - p_mean) * self.power_coeff;
                 self.meters.max_power_1s = self.meters.max_power_1s.max(*pa);
 
-                let y = self.down[ch].down(&mut out);
-                let y = self.dc[ch].process(y);
-                let (y, gain) = self.ceiling[ch].process(y, self.ceiling_lin);
+                let v = self.dc[ch].process(y[ch]);
+                let (v, gain) = self.ceiling[ch].process(v, self.ceiling_lin);
                 if gain < ENGAGED_GAIN {
                     ceiling_engaged = true;
                     let db = 20.0 * gain.log10();
                     self.meters.ceiling_min_db = self.meters.ceiling_min_db.min(db);
                 }
-                let y = y as f32;
-                buffers[ch][n] = if y.is_finite() && y.abs() >= 1e-30 { y } else { 0.0 };
+                let v = v as f32;
+                buffers[ch][n] = if v.is_finite() && v.abs() >= 1e-30 { v } else { 0.0 };
             }
             self.meters.samples += f as u64;
             self.meters.host_samples += 1;

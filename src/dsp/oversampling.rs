@@ -7,6 +7,8 @@
 //!
 //! Each half-band filter is a Kaiser-windowed sinc of length 4K − 1: every other tap is zero
 //! and the centre tap is ½, so a stage costs K multiply-adds per input sample (symmetry).
+//! Both channels run in lockstep as two lanes of one sample, `[f64; 2]`, which the compiler
+//! turns into vector arithmetic.
 
 use std::f64::consts::PI;
 
@@ -68,19 +70,27 @@ fn halfband_side_taps(k: usize) -> Vec<f64> {
     taps
 }
 
-/// One ×2 stage: half-band interpolator and decimator for one channel.
+/// Two channels' samples side by side.
+pub type Frame = [f64; 2];
+
+#[inline(always)]
+fn add(a: Frame, b: Frame) -> Frame {
+    [a[0] + b[0], a[1] + b[1]]
+}
+
+/// One ×2 stage: half-band interpolator and decimator for both channels.
 #[derive(Clone)]
 struct HalfbandStage {
     /// Side taps h[1], h[3], … (mirrored on the other side).
     taps: Vec<f64>,
     /// History of the low-rate input for interpolation (2k samples, doubled for a flat window).
-    up_hist: Vec<f64>,
+    up_hist: Vec<Frame>,
     up_pos: usize,
     /// History of the even-phase high-rate input for decimation.
-    down_hist: Vec<f64>,
+    down_hist: Vec<Frame>,
     down_pos: usize,
     /// Odd-phase high-rate samples waiting k low-rate samples for the centre tap.
-    down_odd: Vec<f64>,
+    down_odd: Vec<Frame>,
     down_odd_pos: usize,
 }
 
@@ -88,11 +98,11 @@ impl HalfbandStage {
     fn new(k: usize) -> Self {
         HalfbandStage {
             taps: halfband_side_taps(k),
-            up_hist: vec![0.0; 4 * k],
+            up_hist: vec![[0.0; 2]; 4 * k],
             up_pos: 0,
-            down_hist: vec![0.0; 4 * k],
+            down_hist: vec![[0.0; 2]; 4 * k],
             down_pos: 0,
-            down_odd: vec![0.0; k],
+            down_odd: vec![[0.0; 2]; k],
             down_odd_pos: 0,
         }
     }
@@ -102,9 +112,9 @@ impl HalfbandStage {
     }
 
     fn reset(&mut self) {
-        self.up_hist.fill(0.0);
-        self.down_hist.fill(0.0);
-        self.down_odd.fill(0.0);
+        self.up_hist.fill([0.0; 2]);
+        self.down_hist.fill([0.0; 2]);
+        self.down_odd.fill([0.0; 2]);
         self.up_pos = 0;
         self.down_pos = 0;
         self.down_odd_pos = 0;
@@ -117,11 +127,13 @@ impl HalfbandStage {
 
     /// Symmetric FIR over a window `w` of 2k samples, oldest first: Σ h_j·(w[k−1−j] + w[k+j]).
     #[inline(always)]
-    fn fir(taps: &[f64], w: &[f64]) -> f64 {
+    fn fir(taps: &[f64], w: &[Frame]) -> Frame {
         let k = taps.len();
-        let mut acc = 0.0;
+        let mut acc = [0.0; 2];
         for j in 0..k {
-            acc += taps[j] * (w[k - 1 - j] + w[k + j]);
+            let (a, b) = (w[k - 1 - j], w[k + j]);
+            acc[0] += taps[j] * (a[0] + b[0]);
+            acc[1] += taps[j] * (a[1] + b[1]);
         }
         acc
     }
@@ -129,14 +141,18 @@ impl HalfbandStage {
     /// Interpolates one low-rate sample into two high-rate samples. With zero-stuffing and a
     /// gain of 2, the even output is the FIR branch and the odd output the delayed input.
     #[inline(always)]
-    fn up(&mut self, x: f64) -> [f64; 2] {
+    fn up(&mut self, x: Frame) -> [Frame; 2] {
         let n = 2 * self.k();
         self.up_hist[self.up_pos] = x;
         self.up_hist[self.up_pos + n] = x;
-        self.up_pos = (self.up_pos + 1) % n;
+        self.up_pos += 1;
+        if self.up_pos == n {
+            self.up_pos = 0;
+        }
         let w = &self.up_hist[self.up_pos..self.up_pos + n];
         // The window holds x[m−2k+1 … m]; the centre lies between w[k−1] and w[k].
-        let even = 2.0 * Self::fir(&self.taps, w);
+        let f = Self::fir(&self.taps, w);
+        let even = [2.0 * f[0], 2.0 * f[1]];
         let odd = w[self.k()];
         [even, odd]
     }
@@ -145,29 +161,35 @@ impl HalfbandStage {
     /// the even phase meets the FIR branch and the odd phase the centre tap k samples later,
     /// so that the round trip with [`up`](Self::up) lasts 2·(2k − 1) high-rate samples.
     #[inline(always)]
-    fn down(&mut self, pair: [f64; 2]) -> f64 {
+    fn down(&mut self, pair: [Frame; 2]) -> Frame {
         let k = self.k();
         let n = 2 * k;
         self.down_hist[self.down_pos] = pair[0];
         self.down_hist[self.down_pos + n] = pair[0];
-        self.down_pos = (self.down_pos + 1) % n;
+        self.down_pos += 1;
+        if self.down_pos == n {
+            self.down_pos = 0;
+        }
         let w = &self.down_hist[self.down_pos..self.down_pos + n];
         let fir = Self::fir(&self.taps, w);
         let centre = self.down_odd[self.down_odd_pos];
         self.down_odd[self.down_odd_pos] = pair[1];
-        self.down_odd_pos = (self.down_odd_pos + 1) % k;
-        fir + 0.5 * centre
+        self.down_odd_pos += 1;
+        if self.down_odd_pos == k {
+            self.down_odd_pos = 0;
+        }
+        add(fir, [0.5 * centre[0], 0.5 * centre[1]])
     }
 }
 
-/// A ×F oversampler for one channel: `up` turns one host sample into F internal samples and
+/// A ×F oversampler for two channels: `up` turns one host sample into F internal samples and
 /// `down` turns F internal samples back into one host sample.
 #[derive(Clone)]
 pub struct Oversampler {
     stages: Vec<HalfbandStage>,
     factor: usize,
     /// Extra delay at the internal rate so that the round trip is a whole number of host samples.
-    align: Vec<f64>,
+    align: Vec<Frame>,
     align_pos: usize,
     /// Internal samples of alignment delay (0 when the stages already round to whole samples).
     pad: usize,
@@ -182,7 +204,7 @@ impl Oversampler {
         // 2·(2k−1)·F/2^s internal samples.
         let internal: usize = stages.iter().enumerate().map(|(s, st)| st.round_trip_delay() * factor >> (s + 1)).sum();
         let pad = (factor - internal % factor) % factor;
-        Oversampler { stages, factor, align: vec![0.0; pad.max(1)], align_pos: 0, pad }
+        Oversampler { stages, factor, align: vec![[0.0; 2]; pad.max(1)], align_pos: 0, pad }
     }
 
     pub fn factor(&self) -> usize {
@@ -199,14 +221,14 @@ impl Oversampler {
 
     pub fn reset(&mut self) {
         self.stages.iter_mut().for_each(HalfbandStage::reset);
-        self.align.fill(0.0);
+        self.align.fill([0.0; 2]);
         self.align_pos = 0;
     }
 
     /// Interpolates `x` into `out[..factor]`, stage by stage in time order.
     #[inline]
-    pub fn up(&mut self, x: f64, out: &mut [f64; MAX_FACTOR]) {
-        let mut tmp = [0.0; MAX_FACTOR];
+    pub fn upsample(&mut self, x: Frame, out: &mut [Frame; MAX_FACTOR]) {
+        let mut tmp = [[0.0; 2]; MAX_FACTOR];
         out[0] = x;
         let mut len = 1;
         for st in &mut self.stages {
@@ -223,7 +245,10 @@ impl Oversampler {
             for v in out[..len].iter_mut() {
                 let delayed = self.align[self.align_pos];
                 self.align[self.align_pos] = *v;
-                self.align_pos = (self.align_pos + 1) % n;
+                self.align_pos += 1;
+                if self.align_pos == n {
+                    self.align_pos = 0;
+                }
                 *v = delayed;
             }
         }
@@ -231,7 +256,7 @@ impl Oversampler {
 
     /// Decimates `buf[..factor]` (overwritten) into one host sample.
     #[inline]
-    pub fn down(&mut self, buf: &mut [f64; MAX_FACTOR]) -> f64 {
+    pub fn downsample(&mut self, buf: &mut [Frame; MAX_FACTOR]) -> Frame {
         let mut len = self.factor;
         for st in self.stages.iter_mut().rev() {
             for i in 0..len / 2 {
@@ -251,8 +276,8 @@ mod tests {
         let factor = factor_for(fs);
         let mut os = Oversampler::new(factor);
         let x: Vec<f64> = (0..n).map(|i| (std::f64::consts::TAU * f * i as f64 / fs).sin()).collect();
-        let mut buf = [0.0; MAX_FACTOR];
-        let y: Vec<f64> = x.iter().map(|&v| { os.up(v, &mut buf); os.down(&mut buf) }).collect();
+        let mut buf = [[0.0; 2]; MAX_FACTOR];
+        let y: Vec<f64> = x.iter().map(|&v| { os.upsample([v, -v], &mut buf); let y = os.downsample(&mut buf); assert_eq!(y[0], -y[1]); y[0] }).collect();
         (x, y, os.latency())
     }
 

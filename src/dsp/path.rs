@@ -109,7 +109,10 @@ impl ChannelPath {
     /// Returns the plugin-side output (before the ceiling) and the report.
     #[inline(always)]
     pub fn step(&mut self, k: &PathCoeffs, x: f64, hum: f64) -> (f64, StepReport) {
-        let v = k.colour.apply(x * k.drive) + k.dc + k.noise_sigma * self.noise.next();
+        let mut v = k.colour.apply(x * k.drive) + k.dc;
+        if k.noise_sigma > 0.0 {
+            v += k.noise_sigma * self.noise.next();
+        }
         let v_int = k.rails.apply(v);
         let rail_clip = k.rails.clipping(v, v_int);
         let mut net = self.net.step(&k.net, v_int);

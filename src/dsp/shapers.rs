@@ -48,6 +48,17 @@ pub fn fast_tanh(x: f64) -> f64 {
     ((1.0 - t) / (1.0 + t)).copysign(x)
 }
 
+/// The colour stage's curve: the [3/2] Padé approximant of tanh, x(27 + x²)/(27 + 9x²), held at
+/// ±1 beyond |x| = 3, where its slope reaches zero (so the curve stays smooth, C¹). Monotonic:
+/// its derivative is 9(x² − 9)²/(27 + 9x²)² ≥ 0. One division instead of an exponential: the
+/// colour runs on every internal sample.
+#[inline(always)]
+pub fn colour_curve(x: f64) -> f64 {
+    let x = x.clamp(-3.0, 3.0);
+    let x2 = x * x;
+    x * (27.0 + x2) / (27.0 + 9.0 * x2)
+}
+
 /// Knee of the rails for each clip shape: where the curve leaves the straight line, as a
 /// fraction of `v_clip`. Soft bends early and gently, Hard stays straight almost to the rail,
 /// Tube bends early on the positive swing and late on the negative one (even harmonics).
@@ -90,9 +101,9 @@ impl Rails {
 /// mostly second harmonic.
 const TUBE_BIAS: f64 = 0.35;
 
-/// The stage's colour: a static curve with unit slope at zero whose distortion, for a sine at
+/// The stage's colour: a static curve ([`colour_curve`]) with unit slope at zero whose distortion, for a sine at
 /// half the rail, is `color` percent (DESIGN §2). Soft and Hard stages have a symmetric tanh
-/// (odd harmonics); Tube a biased tanh (second harmonic first).
+/// (odd harmonics); Tube a biased one (second harmonic first).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Colour {
     /// Scale of the curve, V: y = s·f(v/s). Zero means no colour.
@@ -117,8 +128,10 @@ impl Colour {
             return Colour::OFF;
         }
         let scale = 0.5 * v_clip / r;
-        let t = TUBE_BIAS.tanh();
-        Colour { scale, inv_scale: 1.0 / scale, tube, tube_norm: 1.0 / (1.0 - t * t), tube_offset: t }
+        let t = colour_curve(TUBE_BIAS);
+        // Slope of the curve at the bias point, so that the small-signal gain stays 1.
+        let slope = (colour_curve(TUBE_BIAS + 1e-6) - colour_curve(TUBE_BIAS - 1e-6)) / 2e-6;
+        Colour { scale, inv_scale: 1.0 / scale, tube, tube_norm: 1.0 / slope, tube_offset: t }
     }
 
     #[inline(always)]
@@ -128,9 +141,9 @@ impl Colour {
         }
         let u = v * self.inv_scale;
         if self.tube {
-            self.scale * self.tube_norm * (fast_tanh(u + TUBE_BIAS) - self.tube_offset)
+            self.scale * self.tube_norm * (colour_curve(u + TUBE_BIAS) - self.tube_offset)
         } else {
-            self.scale * fast_tanh(u)
+            self.scale * colour_curve(u)
         }
     }
 }
@@ -156,9 +169,9 @@ impl ColourTable {
         for i in 0..Self::N {
             let r = Self::R_MIN * (Self::R_MAX / Self::R_MIN).powf(i as f64 / (Self::N - 1) as f64);
             ratios[i] = r;
-            thd_sym[i] = thd_of(|x| x.tanh(), r);
-            let t = TUBE_BIAS.tanh();
-            thd_tube[i] = thd_of(|x| (x + TUBE_BIAS).tanh() - t, r);
+            thd_sym[i] = thd_of(colour_curve, r);
+            let t = colour_curve(TUBE_BIAS);
+            thd_tube[i] = thd_of(|x| colour_curve(x + TUBE_BIAS) - t, r);
         }
         ColourTable { ratios, thd_sym, thd_tube }
     }

@@ -148,7 +148,7 @@ impl EditorApp {
         // Middle row: meters | spectrum | warnings; bottom row: every parameter, as the chain.
         let rest_top = chain.bottom() + gap;
         let rest_h = full.bottom() - rest_top;
-        let params_h = (rest_h * 0.42).clamp(200.0, 330.0);
+        let params_h = (rest_h * 0.45).clamp(200.0, 340.0);
         let middle_h = rest_h - params_h - gap;
         let meters_w = (full.width() * 0.31).clamp(320.0, 480.0);
         let warnings_w = (full.width() * 0.27).clamp(260.0, 460.0);

@@ -156,7 +156,7 @@ struct Bar<'a> {
 }
 
 const LABEL_W: f32 = 86.0;
-const ROW_H: f32 = 36.0;
+const ROW_H: f32 = 40.0;
 
 fn draw_bar(ui: &mut Ui, bar: Bar<'_>) {
     let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width(), ROW_H), Sense::hover());

@@ -18,7 +18,7 @@ pub const GROUPS: [(Side, &str); 4] =
 /// Draws one group's parameters.
 fn group(ui: &mut Ui, side: Side, params: &OutpathParams, host: &HostParams, ctx: &GuiContext, s: &Settings, label_w: f32, slider_w: f32) {
     let setter = ctx.param_setter();
-    Grid::new(("params", side as u8)).num_columns(2).spacing([6.0, 3.0]).show(ui, |ui| {
+    Grid::new(("params", side as u8)).num_columns(2).spacing([6.0, 2.0]).show(ui, |ui| {
         for p in PARAMS.iter().filter(|p| p.side == side) {
             // The unit shows in the value ("10 Ω"); the label is the name, its id on hover.
             let label = Label::new(RichText::new(p.name).size(11.5).color(theme::TEXT_DIM)).truncate();

@@ -259,18 +259,18 @@ pub fn show(ui: &mut Ui, analyser: &Analyser, settings: &Settings, sample_rate: 
         painter.line_segment([Pos2::new(pos.x, plot.top()), Pos2::new(pos.x, plot.bottom())], Stroke::new(1.0, theme::TEXT_DIM));
         let f = f_of(plot, pos.x);
         let c = ((pos.x - plot.left()) as usize).min(columns.saturating_sub(1));
-        let mut text = theme::hz(f);
-        if let (Some(i), Some(o)) = (levels_in.get(c), levels_out.get(c)) {
-            text += &format!("   in {} dB   out {} dB", theme::signed_db(*i as f64), theme::signed_db(*o as f64));
-        }
-        text += &format!("   |H| {} dB", theme::signed_db(h_db[c.min(h_db.len() - 1)] as f64));
         let cursor_db = FLOOR_DB + (TOP_DB - FLOOR_DB) * (plot.bottom() - pos.y) / plot.height();
-        text += &format!("   (cursor {} dBFS)", theme::signed_db(cursor_db as f64));
-        let anchor = if pos.x > plot.center().x { Align2::RIGHT_BOTTOM } else { Align2::LEFT_BOTTOM };
-        let at = Pos2::new(pos.x + if pos.x > plot.center().x { -8.0 } else { 8.0 }, (pos.y - 8.0).max(plot.top() + 16.0));
+        let mut text = format!("{}   cursor {} dBFS\n", theme::hz(f), theme::signed_db(cursor_db as f64));
+        if let (Some(i), Some(o)) = (levels_in.get(c), levels_out.get(c)) {
+            text += &format!("in {}  out {} dBFS   ", theme::signed_db(*i as f64), theme::signed_db(*o as f64));
+        }
+        text += &format!("|H| {} dB", theme::signed_db(h_db[c.min(h_db.len() - 1)] as f64));
         let galley = painter.layout_no_wrap(text, FontId::proportional(12.0), theme::TEXT);
-        let rect = anchor.anchor_size(at, galley.size());
-        painter.rect_filled(rect.expand(3.0), 3.0, Color32::from_black_alpha(210));
+        // Beside the cursor, on the side with room, kept inside the plot.
+        let size = galley.size();
+        let x = if pos.x + 12.0 + size.x < plot.right() { pos.x + 10.0 } else { (pos.x - 10.0 - size.x).max(plot.left() + 4.0) };
+        let y = (pos.y - 10.0 - size.y).max(plot.top() + 4.0);
+        let rect = Rect::from_min_size(Pos2::new(x, y), size);
         painter.galley(rect.min, galley, theme::TEXT);
     }
 }

@@ -53,6 +53,10 @@ fn noise(n: usize, seed: u64) -> Vec<f32> {
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "parts") {
+        parts();
+        return;
+    }
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     println!("{:<34} {:>8} {:>14} {:>12}", "scenario", "rate", "ns/frame", "× real time");
     for (name, s) in scenarios() {
@@ -78,4 +82,36 @@ fn main() {
             println!("{:<34} {:>8} {:>14.1} {:>12.1}", name, fs, ns, 10.0 / best);
         }
     }
+}
+
+/// Cost of the parts alone, per stereo frame at 48 kHz (×8 oversampling).
+#[allow(dead_code)]
+pub fn parts() {
+    use outpath::dsp::network::{NetworkCoeffs, NetworkState};
+    use outpath::dsp::oversampling::{Oversampler, MAX_FACTOR};
+    let n = 480_000;
+    let x = noise(n, 3);
+    let mut up = Oversampler::new(8);
+    let mut down = Oversampler::new(8);
+    let mut buf = [[0.0; 2]; MAX_FACTOR];
+    let t = Instant::now();
+    let mut acc = 0.0;
+    for &v in &x {
+        up.upsample([v as f64, -v as f64], &mut buf);
+        acc += down.downsample(&mut buf)[0];
+    }
+    println!("oversampler round trip ×8, 2 ch: {:.1} ns/frame ({acc:.1})", t.elapsed().as_secs_f64() * 1e9 / n as f64);
+    let s = heaviest();
+    let net = outpath::model::network::Network::from_settings(&s);
+    let k = NetworkCoeffs::new(&net, 1.5, 384_000.0);
+    let mut st = [NetworkState::default(); 2];
+    let t = Instant::now();
+    for &v in &x {
+        for c in &mut st {
+            for j in 0..8 {
+                acc += c.step(&k, v as f64 * (j as f64 + 1.0)).v_load;
+            }
+        }
+    }
+    println!("network ×8, 2 ch: {:.1} ns/frame ({acc:.1})", t.elapsed().as_secs_f64() * 1e9 / n as f64);
 }

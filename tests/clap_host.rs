@@ -3,7 +3,10 @@
 //! defaults, text), the audio ports, processing at several rates and block sizes with
 //! automation, the reported latency against the measured one, the state (round trip, fresh
 //! instance, garbage and hostile data), and a real-time check with the `assert_process_allocs`
-//! debug build in a child process.
+//! debug build in a child process. `clap_host/robust.rs` adds what the strictest validators
+//! check (rates 8 kHz–768 kHz × block sizes 0–16384, denormals, parameter fuzzing, bad input
+//! and recovery, hostile state, every scenario in the allocation-checked build, no system call
+//! on the audio thread under strace).
 //!
 //! The bundles are not built by this test. Paths come from `OUTPATH_CLAP` (default
 //! `target/bundled/Outpath.clap`, built by `cargo xtask bundle outpath --release`) and
@@ -12,6 +15,8 @@
 
 #[path = "clap_host/host.rs"]
 mod host;
+#[path = "clap_host/robust.rs"]
+mod robust;
 
 use clap_sys::ext::audio_ports::{CLAP_AUDIO_PORT_IS_MAIN, CLAP_EXT_AUDIO_PORTS};
 use clap_sys::ext::latency::CLAP_EXT_LATENCY;

@@ -4,7 +4,13 @@
 //!
 //! Everything a test calls on [`Instance`] happens on the thread that created it; that thread is
 //! the "main thread" of the host. `process()` runs on the same thread, but while it runs the
-//! host's thread-check extension answers "audio thread", as a real host's would.
+//! host's thread-check extension answers "audio thread", as a real host's would. An
+//! [`AudioPort`] moves processing to a thread of its own (a real host's audio thread) while
+//! the instance's main-thread calls (state, params flush) go on.
+//!
+//! Processing allocates nothing and makes no system call on the host's side once the
+//! [`ProcessScratch`] exists, so that the allocation check and the syscall trace of the tests
+//! see only the plugin.
 
 #![allow(dead_code)]
 
@@ -81,7 +87,7 @@ pub fn alloc_check_clap() -> PathBuf {
 /// and never unloaded: the tests run in parallel threads and CLAP wants one init/deinit pair.
 pub struct Bundle {
     pub path: PathBuf,
-    _lib: libloading::Library,
+    _lib: Option<libloading::Library>,
     entry: *const clap_plugin_entry,
     factory: *const clap_plugin_factory,
 }
@@ -114,6 +120,15 @@ impl Bundle {
                 .unwrap_or_else(|e| panic!("{} has no clap_entry: {e}", path.display()));
             *sym
         };
+        unsafe { Bundle::init(path, Some(lib), entry) }
+    }
+
+    /// Initialises an entry, asks for its factory and checks that unknown factories are refused.
+    unsafe fn init(
+        path: &Path,
+        lib: Option<libloading::Library>,
+        entry: *const clap_plugin_entry,
+    ) -> Bundle {
         assert!(!entry.is_null(), "clap_entry is null");
         let e = unsafe { &*entry };
         assert!(
@@ -140,6 +155,17 @@ impl Bundle {
             entry,
             factory,
         }
+    }
+
+    /// A plugin linked into this program rather than loaded from a file (the fuzz targets link
+    /// the plugin's library and pass its `clap_entry`). Initialised once per process.
+    pub fn linked(entry: &'static clap_plugin_entry) -> &'static Bundle {
+        static LINKED: OnceLock<&'static Bundle> = OnceLock::new();
+        LINKED.get_or_init(|| {
+            Box::leak(Box::new(unsafe {
+                Bundle::init(Path::new("(linked)"), None, entry as *const _)
+            }))
+        })
     }
 
     pub fn entry(&self) -> &clap_plugin_entry {
@@ -254,11 +280,23 @@ pub struct HostCounters {
     pub extensions_queried: Mutex<Vec<String>>,
 }
 
+thread_local! {
+    /// Whether this thread is inside one of the plugin's audio-thread calls right now.
+    static IN_AUDIO: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the host's thread check answering "audio thread" on this thread.
+fn as_audio_thread<R>(f: impl FnOnce() -> R) -> R {
+    IN_AUDIO.with(|a| a.set(true));
+    let r = f();
+    IN_AUDIO.with(|a| a.set(false));
+    r
+}
+
 /// The data behind `clap_host.host_data`.
 pub struct HostData {
     options: HostOptions,
     main_thread: ThreadId,
-    in_process: AtomicBool,
     callback_pending: AtomicBool,
     pub counters: HostCounters,
 }
@@ -330,10 +368,10 @@ unsafe extern "C" fn host_request_callback(host: *const clap_host) {
 }
 unsafe extern "C" fn host_is_main_thread(host: *const clap_host) -> bool {
     let d = unsafe { host_data(host) };
-    std::thread::current().id() == d.main_thread && !d.in_process.load(Ordering::SeqCst)
+    !IN_AUDIO.with(|a| a.get()) && std::thread::current().id() == d.main_thread
 }
-unsafe extern "C" fn host_is_audio_thread(host: *const clap_host) -> bool {
-    unsafe { host_data(host) }.in_process.load(Ordering::SeqCst)
+unsafe extern "C" fn host_is_audio_thread(_host: *const clap_host) -> bool {
+    IN_AUDIO.with(|a| a.get())
 }
 unsafe extern "C" fn host_latency_changed(host: *const clap_host) {
     unsafe { host_data(host) }
@@ -382,8 +420,9 @@ pub struct ParamEvent {
     pub value: f64,
 }
 
-struct InEventList {
-    events: Vec<clap_event_param_value>,
+/// The input events of one call, borrowed from a [`ProcessScratch`].
+struct InEventList<'a> {
+    events: &'a [clap_event_param_value],
 }
 
 unsafe extern "C" fn in_events_size(list: *const clap_input_events) -> u32 {
@@ -401,38 +440,41 @@ unsafe extern "C" fn in_events_get(
     }
 }
 
-impl InEventList {
-    fn new(events: &[ParamEvent]) -> InEventList {
-        let mut sorted: Vec<ParamEvent> = events.to_vec();
-        sorted.sort_by_key(|e| e.time);
-        InEventList {
-            events: sorted
-                .iter()
-                .map(|e| clap_event_param_value {
-                    header: clap_event_header {
-                        size: std::mem::size_of::<clap_event_param_value>() as u32,
-                        time: e.time,
-                        space_id: CLAP_CORE_EVENT_SPACE_ID,
-                        type_: CLAP_EVENT_PARAM_VALUE,
-                        flags: 0,
-                    },
-                    param_id: e.id,
-                    cookie: std::ptr::null_mut(),
-                    note_id: -1,
-                    port_index: -1,
-                    channel: -1,
-                    key: -1,
-                    value: e.value,
-                })
-                .collect(),
-        }
-    }
-
+impl InEventList<'_> {
     fn as_clap(&self) -> clap_input_events {
         clap_input_events {
             ctx: self as *const InEventList as *mut c_void,
             size: Some(in_events_size),
             get: Some(in_events_get),
+        }
+    }
+}
+
+/// Fills `buf` with `events` as CLAP events in time order (a stable insertion sort: events at
+/// the same time keep their order, and nothing is allocated while `buf` has room).
+fn fill_events(buf: &mut Vec<clap_event_param_value>, events: &[ParamEvent]) {
+    buf.clear();
+    for e in events {
+        buf.push(clap_event_param_value {
+            header: clap_event_header {
+                size: std::mem::size_of::<clap_event_param_value>() as u32,
+                time: e.time,
+                space_id: CLAP_CORE_EVENT_SPACE_ID,
+                type_: CLAP_EVENT_PARAM_VALUE,
+                flags: 0,
+            },
+            param_id: e.id,
+            cookie: std::ptr::null_mut(),
+            note_id: -1,
+            port_index: -1,
+            channel: -1,
+            key: -1,
+            value: e.value,
+        });
+        let mut i = buf.len() - 1;
+        while i > 0 && buf[i - 1].header.time > buf[i].header.time {
+            buf.swap(i - 1, i);
+            i -= 1;
         }
     }
 }
@@ -466,6 +508,10 @@ impl OutEventList {
             count: Cell::new(0),
             param_values: RefCell::new(Vec::with_capacity(1024)),
         }
+    }
+    fn clear(&self) {
+        self.count.set(0);
+        self.param_values.borrow_mut().clear();
     }
     fn as_clap(&self) -> clap_output_events {
         clap_output_events {
@@ -559,9 +605,7 @@ pub struct Instance {
     activated: bool,
     processing: bool,
     steady_time: i64,
-    /// Scratch for the per-channel pointers handed to process().
-    in_ptrs: Vec<*mut f32>,
-    out_ptrs: Vec<*mut f32>,
+    scratch: ProcessScratch,
 }
 
 impl Instance {
@@ -569,7 +613,6 @@ impl Instance {
         let host_data = Box::new(HostData {
             options,
             main_thread: std::thread::current().id(),
-            in_process: AtomicBool::new(false),
             callback_pending: AtomicBool::new(false),
             counters: HostCounters::default(),
         });
@@ -619,8 +662,7 @@ impl Instance {
             activated: false,
             processing: false,
             steady_time: 0,
-            in_ptrs: Vec::with_capacity(8),
-            out_ptrs: Vec::with_capacity(8),
+            scratch: ProcessScratch::new(),
         };
         inst.idle();
         Some(inst)
@@ -722,7 +764,9 @@ impl Instance {
     /// Sends parameter changes outside of process() through `params.flush` (what a host does
     /// while the plugin is not processing). Returns the parameter values the plugin sent back.
     pub fn flush(&self, events: &[ParamEvent]) -> Vec<(clap_id, f64)> {
-        let ins = InEventList::new(events);
+        let mut buf = Vec::with_capacity(events.len());
+        fill_events(&mut buf, events);
+        let ins = InEventList { events: &buf };
         let outs = OutEventList::new();
         let (ci, co) = (ins.as_clap(), outs.as_clap());
         unsafe { (self.params().flush.unwrap())(self.plugin, &ci, &co) };
@@ -832,26 +876,34 @@ impl Instance {
 
     pub fn start_processing(&mut self) {
         assert!(self.activated && !self.processing);
-        self.host_data.in_process.store(true, Ordering::SeqCst);
-        let ok = unsafe { (self.p().start_processing.unwrap())(self.plugin) };
-        self.host_data.in_process.store(false, Ordering::SeqCst);
+        let ok = as_audio_thread(|| unsafe { (self.p().start_processing.unwrap())(self.plugin) });
         assert!(ok, "start_processing failed");
         self.processing = true;
     }
 
     pub fn stop_processing(&mut self) {
         assert!(self.processing);
-        self.host_data.in_process.store(true, Ordering::SeqCst);
-        unsafe { (self.p().stop_processing.unwrap())(self.plugin) };
-        self.host_data.in_process.store(false, Ordering::SeqCst);
+        as_audio_thread(|| unsafe { (self.p().stop_processing.unwrap())(self.plugin) });
         self.processing = false;
         self.idle();
     }
 
     pub fn reset(&mut self) {
-        self.host_data.in_process.store(true, Ordering::SeqCst);
-        unsafe { (self.p().reset.unwrap())(self.plugin) };
-        self.host_data.in_process.store(false, Ordering::SeqCst);
+        as_audio_thread(|| unsafe { (self.p().reset.unwrap())(self.plugin) });
+    }
+
+    /// Hands processing to another thread: the port starts and stops processing and calls
+    /// process() there, while this instance's main-thread calls go on here. The instance must
+    /// be active and not processing.
+    pub fn audio_port(&self) -> AudioPort<'_> {
+        assert!(self.activated && !self.processing, "audio_port() needs an active, idle instance");
+        AudioPort {
+            plugin: self.plugin,
+            scratch: ProcessScratch::new(),
+            steady_time: self.steady_time,
+            processing: false,
+            _instance: std::marker::PhantomData,
+        }
     }
 
     /// One process() call on `frames` samples. `input` and `output` hold one slice per channel
@@ -865,60 +917,181 @@ impl Instance {
         events: &[ParamEvent],
     ) -> i32 {
         assert!(self.processing, "process() before start_processing()");
-        for ch in input.iter() {
-            assert!(ch.len() >= frames as usize);
-        }
-        self.in_ptrs.clear();
-        self.in_ptrs
-            .extend(input.iter_mut().map(|c| c.as_mut_ptr()));
-        self.out_ptrs.clear();
-        let out_channels = match output {
-            Some(out) => {
-                for ch in out.iter() {
-                    assert!(ch.len() >= frames as usize);
-                }
-                self.out_ptrs.extend(out.iter_mut().map(|c| c.as_mut_ptr()));
-                out.len()
-            }
-            None => {
-                self.out_ptrs.extend_from_slice(&self.in_ptrs);
-                input.len()
-            }
+        let status = unsafe {
+            call_process(
+                self.plugin,
+                &mut self.scratch,
+                self.steady_time,
+                input,
+                output,
+                frames,
+                events,
+            )
         };
-        let audio_in = clap_audio_buffer {
-            data32: self.in_ptrs.as_mut_ptr(),
-            data64: std::ptr::null_mut(),
-            channel_count: input.len() as u32,
-            latency: 0,
-            constant_mask: 0,
-        };
-        let mut audio_out = clap_audio_buffer {
-            data32: self.out_ptrs.as_mut_ptr(),
-            data64: std::ptr::null_mut(),
-            channel_count: out_channels as u32,
-            latency: 0,
-            constant_mask: 0,
-        };
-        let ins = InEventList::new(events);
-        let outs = OutEventList::new();
-        let (ci, co) = (ins.as_clap(), outs.as_clap());
-        let process = clap_process {
-            steady_time: self.steady_time,
-            frames_count: frames,
-            transport: std::ptr::null(),
-            audio_inputs: &audio_in,
-            audio_outputs: &mut audio_out,
-            audio_inputs_count: 1,
-            audio_outputs_count: 1,
-            in_events: &ci,
-            out_events: &co,
-        };
-        self.host_data.in_process.store(true, Ordering::SeqCst);
-        let status = unsafe { (self.p().process.unwrap())(self.plugin, &process) };
-        self.host_data.in_process.store(false, Ordering::SeqCst);
         self.steady_time += frames as i64;
         self.idle();
         status
+    }
+}
+
+/// What the host needs for one process() call, allocated once: with it, processing allocates
+/// nothing on the host's side (up to 8 channels and 8192 events per call).
+pub struct ProcessScratch {
+    in_ptrs: Vec<*mut f32>,
+    out_ptrs: Vec<*mut f32>,
+    events: Vec<clap_event_param_value>,
+    outs: OutEventList,
+}
+
+impl ProcessScratch {
+    pub fn new() -> ProcessScratch {
+        ProcessScratch {
+            in_ptrs: Vec::with_capacity(8),
+            out_ptrs: Vec::with_capacity(8),
+            events: Vec::with_capacity(8192),
+            outs: OutEventList::new(),
+        }
+    }
+}
+
+impl Default for ProcessScratch {
+    fn default() -> Self {
+        ProcessScratch::new()
+    }
+}
+
+/// One process() call on `frames` samples (see [`Instance::process`]).
+unsafe fn call_process(
+    plugin: *const clap_plugin,
+    scratch: &mut ProcessScratch,
+    steady_time: i64,
+    input: &mut [&mut [f32]],
+    output: Option<&mut [&mut [f32]]>,
+    frames: u32,
+    events: &[ParamEvent],
+) -> i32 {
+    for ch in input.iter() {
+        assert!(ch.len() >= frames as usize);
+    }
+    assert!(input.len() <= 8 && events.len() <= scratch.events.capacity());
+    scratch.in_ptrs.clear();
+    scratch
+        .in_ptrs
+        .extend(input.iter_mut().map(|c| c.as_mut_ptr()));
+    scratch.out_ptrs.clear();
+    let out_channels = match output {
+        Some(out) => {
+            assert!(out.len() <= 8);
+            for ch in out.iter() {
+                assert!(ch.len() >= frames as usize);
+            }
+            scratch
+                .out_ptrs
+                .extend(out.iter_mut().map(|c| c.as_mut_ptr()));
+            out.len()
+        }
+        None => {
+            let ProcessScratch {
+                in_ptrs, out_ptrs, ..
+            } = scratch;
+            out_ptrs.extend_from_slice(in_ptrs);
+            input.len()
+        }
+    };
+    let audio_in = clap_audio_buffer {
+        data32: scratch.in_ptrs.as_mut_ptr(),
+        data64: std::ptr::null_mut(),
+        channel_count: input.len() as u32,
+        latency: 0,
+        constant_mask: 0,
+    };
+    let mut audio_out = clap_audio_buffer {
+        data32: scratch.out_ptrs.as_mut_ptr(),
+        data64: std::ptr::null_mut(),
+        channel_count: out_channels as u32,
+        latency: 0,
+        constant_mask: 0,
+    };
+    fill_events(&mut scratch.events, events);
+    scratch.outs.clear();
+    let ins = InEventList {
+        events: &scratch.events,
+    };
+    let (ci, co) = (ins.as_clap(), scratch.outs.as_clap());
+    let process = clap_process {
+        steady_time,
+        frames_count: frames,
+        transport: std::ptr::null(),
+        audio_inputs: &audio_in,
+        audio_outputs: &mut audio_out,
+        audio_inputs_count: 1,
+        audio_outputs_count: 1,
+        in_events: &ci,
+        out_events: &co,
+    };
+    as_audio_thread(|| unsafe { ((*plugin).process.unwrap())(plugin, &process) })
+}
+
+/// Processing of an active [`Instance`] from another thread (a real host's audio thread); see
+/// [`Instance::audio_port`]. Stops processing when dropped.
+pub struct AudioPort<'a> {
+    plugin: *const clap_plugin,
+    scratch: ProcessScratch,
+    steady_time: i64,
+    processing: bool,
+    _instance: std::marker::PhantomData<&'a Instance>,
+}
+
+// The CLAP audio-thread calls may come from any one thread at a time; the instance outlives the
+// port (its lifetime), and the port never calls the plugin's main-thread functions.
+unsafe impl Send for AudioPort<'_> {}
+
+impl AudioPort<'_> {
+    pub fn start_processing(&mut self) {
+        assert!(!self.processing);
+        // The first thread::current() of a thread allocates: not inside the plugin's calls.
+        let _ = std::thread::current().id();
+        let ok = as_audio_thread(|| unsafe { ((*self.plugin).start_processing.unwrap())(self.plugin) });
+        assert!(ok, "start_processing failed");
+        self.processing = true;
+    }
+
+    pub fn stop_processing(&mut self) {
+        assert!(self.processing);
+        as_audio_thread(|| unsafe { ((*self.plugin).stop_processing.unwrap())(self.plugin) });
+        self.processing = false;
+    }
+
+    /// As [`Instance::process`], on this thread.
+    pub fn process(
+        &mut self,
+        input: &mut [&mut [f32]],
+        output: Option<&mut [&mut [f32]]>,
+        frames: u32,
+        events: &[ParamEvent],
+    ) -> i32 {
+        assert!(self.processing, "process() before start_processing()");
+        let status = unsafe {
+            call_process(
+                self.plugin,
+                &mut self.scratch,
+                self.steady_time,
+                input,
+                output,
+                frames,
+                events,
+            )
+        };
+        self.steady_time += frames as i64;
+        status
+    }
+}
+
+impl Drop for AudioPort<'_> {
+    fn drop(&mut self) {
+        if self.processing && !std::thread::panicking() {
+            self.stop_processing();
+        }
     }
 }
 

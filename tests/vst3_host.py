@@ -3,7 +3,11 @@
 Checks the parameters the host sees against the table in src/model/settings.rs, processes
 audio at 48 kHz, compares the level of the default connection with the divider of DESIGN §2
 computed here, checks that a line out into an 8 Ω speaker collapses, and runs the debug build
-with assert_process_allocs in a child process while parameters change.
+with assert_process_allocs in a child process while parameters change. The robustness part
+(what Steinberg's validator and pluginval check): 11 sample rates × 9 block sizes giving the
+same clean output, NaN/Inf/1e30/subnormal input and the recovery time, all parameters random
+between blocks under the ceiling, and hostile state through the VST3 wrapper (pedalboard's
+raw_state, JUCE's format decoded here).
 
 Bundles (not built here):
   OUTPATH_VST3        default target/bundled/Outpath.vst3
@@ -368,3 +372,240 @@ def test_alloc_check_build_does_not_allocate_in_process():
         f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr[-20000:]}"
     )
     assert "alloc-check ok" in proc.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Robustness: what Steinberg's validator and pluginval (strictest level) check, through a real
+# VST3 host. The same checks through CLAP, in more depth, are in tests/clap_host/robust.rs.
+
+RATES = [8000, 11025, 22050, 44100, 44100.5, 48000, 88200, 96000, 192000, 384000, 768000]
+BLOCKS = [1, 10, 17, 256, 1024, 1536, 2027, 4096, 16384]
+TINY = np.finfo(np.float32).tiny
+
+
+def check_clean(y, limit, what):
+    assert np.all(np.isfinite(y)), f"{what}: non-finite output"
+    a = np.abs(y)
+    assert not np.any((a > 0) & (a < TINY)), f"{what}: subnormal output"
+    peak = float(a.max())
+    assert peak <= limit, f"{what}: output peaks at {peak:.5f}, above {limit:.5f}"
+    return peak
+
+
+def make_signal(sr, n, seed):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / sr
+    left = 0.35 * np.sin(2 * np.pi * 440 * t) + 0.15 * rng.uniform(-1, 1, n)
+    right = 0.35 * np.sin(2 * np.pi * 1000 * t) + 0.15 * rng.uniform(-1, 1, n)
+    return np.stack([left, right]).astype(np.float32)
+
+
+def test_every_rate_and_block_size_gives_the_same_clean_output(plugin):
+    lines = []
+    for k, sr in enumerate(RATES):
+        n = max(int(0.1 * sr), 40_000)
+        x = make_signal(sr, n, 10 + k)
+        ref = plugin.process(x, sr, buffer_size=512, reset=True)
+        check_clean(ref, CEILING_LIN + CEILING_SLACK, f"{sr} Hz")
+        lat = plugin.reported_latency_samples
+        level = float(np.sqrt(np.mean(ref[0, n // 5 :].astype(np.float64) ** 2) / np.mean(x[0, n // 5 :].astype(np.float64) ** 2)))
+        assert 0.85 < level < 1.02, f"{sr} Hz: the default connection passes {20 * math.log10(level):.2f} dB"
+        for b in BLOCKS:
+            y = plugin.process(x, sr, buffer_size=b, reset=True)
+            check_clean(y, CEILING_LIN + CEILING_SLACK, f"{sr} Hz, blocks of {b}")
+            diff = np.flatnonzero(y.view(np.uint32) != ref.view(np.uint32))
+            assert diff.size == 0, (
+                f"{sr} Hz, blocks of {b}: differs from blocks of 512 first at {np.unravel_index(diff[0], y.shape)}"
+            )
+        lines.append(f"{sr} Hz: latency {lat}, blocks {', '.join(map(str, BLOCKS))} identical to 512")
+    print("\n".join(lines))
+
+
+def test_bad_input_is_contained_and_recovers(plugin):
+    sr = 48_000
+    n = 4 * sr
+    b0, b1 = 24_000, 28_800
+    clean = make_signal(sr, n, 30)
+    gap = clean.copy()
+    gap[:, b0:b1] = 0.0
+    ref = plugin.process(gap, sr, buffer_size=512, reset=True)
+    sub = np.frombuffer(np.arange(1, 4801, dtype=np.uint32).tobytes(), dtype=np.float32)
+    kinds = {
+        "NaN": np.full(b1 - b0, np.nan, np.float32),
+        "+Inf": np.full(b1 - b0, np.inf, np.float32),
+        "-Inf": np.full(b1 - b0, -np.inf, np.float32),
+        "subnormals": sub[: b1 - b0],
+        "±1e30": np.where(np.arange(b1 - b0) % 2 == 0, 1e30, -1e30).astype(np.float32),
+        "+1e30": np.full(b1 - b0, 1e30, np.float32),
+    }
+    lines = []
+    for name, bad in kinds.items():
+        x = clean.copy()
+        x[:, b0:b1] = bad
+        y = plugin.process(x, sr, buffer_size=512, reset=True)
+        check_clean(y, CEILING_LIN + CEILING_SLACK, name)
+        # pedalboard compensates the latency: the first good output sample is at b1.
+        off = np.flatnonzero(np.any(np.abs(y[:, b1:] - ref[:, b1:]) > 1e-4, axis=0))
+        recovery = 0 if off.size == 0 else int(off[-1]) + 1
+        lines.append(f"{name}: recovered after {recovery} samples ({recovery / sr * 1e3:.1f} ms)")
+        limit = 48 if name in ("NaN", "+Inf", "-Inf", "subnormals") else 3 * sr
+        assert recovery <= limit, f"{name}: {recovery} samples to recover"
+        assert n - b1 - recovery > sr // 2, f"{name}: not recovered 0.5 s before the end"
+    print("\n".join(lines))
+
+
+def test_random_parameters_between_blocks_stay_under_the_ceiling(plugin):
+    # Every parameter at a random normalized value before each 256-sample block, 48 kHz, loud
+    # input; the bound is the highest ceiling set over the last 150 ms (the ceiling glides).
+    sr, block, blocks = 48_000, 256, 300
+    rng = np.random.default_rng(40)
+    params = [plugin.parameters[k] for k in plugin.parameters.keys()]
+    ceiling = plugin.parameters[list(plugin.parameters.keys())[[p["id"] for p in TABLE].index("ceiling")]]
+    x = 4 * make_signal(sr, block * blocks, 41)
+    # The values reach the plugin with the next block (and glide from where they were).
+    history, peak, near = [-24.0 + 24.0 * float(ceiling.raw_value)], 0.0, 0
+    window = int(0.15 * sr / block) + 2
+    for i in range(blocks):
+        for p in params:
+            p.raw_value = float(rng.uniform())
+        db = -24.0 + 24.0 * float(ceiling.raw_value)
+        history.append(db)
+        y = plugin.process(x[:, i * block : (i + 1) * block], sr, buffer_size=block, reset=(i == 0))
+        bound = 10 ** (max(history[-window:]) / 20) * (1 + 1e-6) + 1e-7
+        peak = max(peak, check_clean(y, bound, f"block {i}"))
+        near += int(np.sum(np.abs(y) > 0.944 * 10 ** (db / 20)))
+    print(f"{blocks} blocks with all {len(params)} parameters random: peak {peak:.4f}, {near} samples within 0.5 dB of the ceiling")
+
+
+# --- state through the VST3 wrapper (pedalboard's raw_state: JUCE's XML around the component's
+# state, which is nice-plug's JSON in JUCE's own base64)
+
+JUCE_B64 = ".ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+"
+
+
+def juce_decode(text):
+    """JUCE's MemoryBlock::fromBase64Encoding: "<size>." then 6 bits per character, the bits
+    in little-endian order (so every 4 characters hold 3 whole bytes)."""
+    size, _, body = text.partition(".")
+    out = bytearray()
+    for i in range(0, len(body), 4):
+        v = sum(JUCE_B64.index(c) << (6 * j) for j, c in enumerate(body[i : i + 4]))
+        out += v.to_bytes(3, "little")
+    return bytes(out[: int(size)])
+
+
+def juce_encode(data):
+    chars = (len(data) * 8 + 5) // 6
+    out = []
+    for i in range(0, len(data), 3):
+        v = int.from_bytes(data[i : i + 3], "little")
+        out.extend(JUCE_B64[(v >> (6 * j)) & 63] for j in range(4))
+    return f"{len(data)}." + "".join(out[:chars])
+
+
+def component_state(raw):
+    assert raw[:4] == b"VC2!", raw[:16]
+    m = re.search(rb"<IComponent>(.*?)</IComponent>", raw)
+    return juce_decode(m.group(1).decode())
+
+
+def with_component_state(raw, data):
+    xml = re.sub(rb"<IComponent>.*?</IComponent>", b"<IComponent>" + juce_encode(data).encode() + b"</IComponent>", raw[8:])
+    return b"VC2!" + len(xml).to_bytes(4, "little") + xml
+
+
+def raw_values(plugin):
+    return [plugin.parameters[k].raw_value for k in plugin.parameters.keys()]
+
+
+def test_state_round_trips_and_hostile_state_leaves_the_values(plugin):
+    import json
+
+    rng = np.random.default_rng(50)
+    for k in plugin.parameters.keys():
+        plugin.parameters[k].raw_value = float(rng.uniform())
+    # The host hands the values to the plugin with the next block.
+    short = make_signal(SR, 64, 52)
+    plugin.process(short, SR, buffer_size=64, reset=False)
+    raw = plugin.raw_state
+    good = component_state(raw)
+    state = json.loads(good)
+    assert set(state["params"]) == {p["id"] for p in TABLE}, "the state stores exactly the table's ids"
+    # Round trip: the same bytes back (and the host's view of the values from the plugin).
+    plugin.raw_state = raw
+    assert component_state(plugin.raw_state) == good
+    before = raw_values(plugin)
+    # Garbage and hostile shapes: refused, values unchanged.
+    deep = "[" * 100_000 + "]" * 100_000
+    wrong = json.loads(good)
+    wrong["params"]["gain"] = {"f32": "loud"}
+    cases = {
+        "empty": b"",
+        "truncated": good[: len(good) // 2],
+        "random bytes": rng.integers(0, 256, 1 << 20, dtype=np.uint8).tobytes(),
+        "null": b"null",
+        "params missing": json.dumps({"version": "x", "fields": {}}).encode(),
+        "f32 as text": json.dumps(wrong).encode(),
+        "nested 100 000 deep": deep.encode(),
+        "1e400": good.replace(b'"gain":{"f32":', b'"gain":{"f32":1e400,"x":', 1),
+    }
+    for name, data in cases.items():
+        plugin.raw_state = with_component_state(raw, data)
+        after = raw_values(plugin)
+        assert np.allclose(after, before, atol=1e-6), f"{name}: parameters changed"
+    # A partial state: what it names is set, the rest stays.
+    plugin.raw_state = with_component_state(raw, json.dumps({"params": {"gain": {"f32": 6.0}}, "fields": {}}).encode())
+    after = raw_values(plugin)
+    gain_i = [p["id"] for p in TABLE].index("gain")
+    assert abs(after[gain_i] - normalized(BY_ID["gain"], 6.0)) < 1e-5
+    assert np.allclose(np.delete(after, gain_i), np.delete(before, gain_i), atol=1e-6)
+    # Audio after all that: clean.
+    y = plugin.process(make_signal(SR, SR // 2, 51), SR, buffer_size=512, reset=True)
+    check_clean(y, 1.0 + CEILING_SLACK, "after hostile states")
+    print(f"VST3 state: {len(good)} bytes round trip; {len(cases)} hostile states left every parameter unchanged")
+
+
+STATE_BUG_SCRIPT = textwrap.dedent(
+    """
+    import json, re, sys
+    import pedalboard
+    sys.path.insert(0, sys.argv[2])
+    from vst3_host import component_state, with_component_state
+    p = pedalboard.load_plugin(sys.argv[1])
+    raw = p.raw_state
+    state = json.loads(component_state(raw))
+    kind = sys.argv[3]
+    if kind == "enum":
+        state["params"]["load"] = {"i32": 4}
+    else:
+        for k, v in state["params"].items():
+            if "f32" in v:
+                v["f32"] = 1e39
+    p.raw_state = with_component_state(raw, json.dumps(state).encode())
+    saved = p.raw_state                      # the host saves its session
+    q = pedalboard.load_plugin(sys.argv[1])
+    q.raw_state = saved
+    again = component_state(q.raw_state)
+    assert again == component_state(saved), "the saved state does not reload: " + component_state(saved)[:300].decode()
+    print("state ok")
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("enum", marks=pytest.mark.xfail(reason="BUG (reported): an enum index out of range in a loaded state aborts the host at the next save", strict=False)),
+        pytest.param("float", marks=pytest.mark.xfail(reason="BUG (reported): a float beyond f32 becomes inf, is saved as null and refused on reload", strict=False)),
+    ],
+)
+def test_state_with_values_beyond_the_types_survives_save_and_reload(kind):
+    proc = subprocess.run(
+        [sys.executable, "-c", STATE_BUG_SCRIPT, str(release_vst3()), str(Path(__file__).parent), kind],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0 and "state ok" in proc.stdout, (
+        f"exit {proc.returncode}: {proc.stdout[-2000:]} {proc.stderr[-3000:]}"
+    )

@@ -213,13 +213,17 @@ impl Engine {
             }
             self.sub_pos = (self.sub_pos + 1) % SUB_BLOCK;
 
-            for h in hum_a.iter_mut().take(f) {
-                *h = self.active.hum.next();
+            if self.active.coeffs.has_hum() {
+                for h in hum_a.iter_mut().take(f) {
+                    *h = self.active.hum.next();
+                }
             }
             let fade = match &mut self.incoming {
                 Some((p, t)) => {
-                    for h in hum_b.iter_mut().take(f) {
-                        *h = p.hum.next();
+                    if p.coeffs.has_hum() {
+                        for h in hum_b.iter_mut().take(f) {
+                            *h = p.hum.next();
+                        }
                     }
                     *t = (*t + self.fade_step).min(1.0);
                     Some(*t)

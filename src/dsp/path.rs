@@ -40,6 +40,11 @@ pub struct PathCoeffs {
 }
 
 impl PathCoeffs {
+    /// True when there is hum to add (the oscillator can rest otherwise).
+    pub fn has_hum(&self) -> bool {
+        self.hum_peak > 0.0
+    }
+
     pub fn new(s: &Settings, internal_rate: f64, table: &ColourTable) -> Self {
         let v_fs = full_scale_peak_volts(s.ref_level);
         let drive = v_fs * db_to_gain(s.gain);

@@ -20,6 +20,13 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The no-syscall check of tests/clap_host/robust.rs traces the audio thread with strace.
+if ! command -v strace >/dev/null; then
+    echo "== installing strace"
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends strace
+fi
+
 echo "== Python venv with pedalboard"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
@@ -33,3 +40,6 @@ cargo test --release --workspace
 
 echo "== VST3 tests through pedalboard"
 .venv/bin/python -m pytest tests/vst3_host.py -q -p no:cacheprovider
+
+echo "== Fuzzing the device-file reader and the state loading, 60 s each (fuzz/run.sh)"
+bash fuzz/run.sh

@@ -342,8 +342,10 @@ fn open_close_while_processing(bundle: &'static gui_host::Bundle, cycles: usize,
     assert!(colours.iter().all(|&c| c > 50), "the editor did not draw into its window: {report}");
     assert_eq!(non_finite, 0, "non-finite output: {report}");
     assert_eq!(differ, 0, "the editor changed the audio in {differ} blocks: {report}");
-    assert!(t1 <= t0, "threads leaked: {report}");
-    assert!(f1 <= f0, "file descriptors leaked: {report}");
+    // One thread and a file of slack for the test harness starting the next test meanwhile; a
+    // window that leaked its thread or its X connection would leave one per cycle.
+    assert!(t1 <= t0 + 1, "threads leaked: {report}");
+    assert!(f1 <= f0 + 1, "file descriptors leaked: {report}");
     // Each window makes a GL context, an egui context, fonts and an FFT: tens of MiB per window
     // if they leaked. A little growth is the allocator's and the driver's caches.
     assert!(m1 < m0 + 48 * 1024, "memory grew by {} MiB over {} cycles: {report}", (m1 - m0) / 1024, cycles - 2);

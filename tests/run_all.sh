@@ -2,7 +2,8 @@
 # Every test of Outpath, from a clean clone: installs what the tests need (Debian packages, a
 # Python venv with pedalboard), builds the CLAP/VST3 bundles (release, and a debug build that
 # aborts on any allocation in process()), then runs the Rust tests (engine, devices, warnings,
-# CLI, the CLAP host) and the VST3 tests through pedalboard.
+# CLI, the CLAP host, the editor in a CLAP host), the editor's screenshots through the standalone
+# build, and the VST3 tests through pedalboard.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,8 +36,12 @@ echo "== bundles"
 cargo xtask bundle outpath --release
 CARGO_TARGET_DIR=target/alloc-check cargo xtask bundle outpath --features assert_process_allocs
 
-echo "== Rust tests"
+echo "== Rust tests (tests/editor.rs opens the editor in its own Xvfb when there is no DISPLAY)"
 cargo test --release --workspace
+
+echo "== The editor for real: the standalone build under Xvfb, screenshots in tests/artifacts/"
+cargo build --release --features standalone --bin outpath_standalone
+python3 tests/editor_screenshots.py
 
 echo "== VST3 tests through pedalboard"
 .venv/bin/python -m pytest tests/vst3_host.py -q -p no:cacheprovider

@@ -38,7 +38,10 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check_error(e: &DeviceError) {
-    assert!(!e.message.trim().is_empty(), "an error without a message: {e:?}");
+    assert!(
+        !e.message.trim().is_empty(),
+        "an error without a message: {e:?}"
+    );
     assert!(!e.to_string().is_empty());
 }
 
@@ -56,7 +59,12 @@ fn check(d: &Device) {
         assert!(v.is_finite(), "{}: {} = {v}", d.id, p.id);
         match p.kind {
             ParamKind::Float { min, max, .. } => {
-                assert!((min..=max).contains(v), "{}: {} = {v} outside {min} … {max}", d.id, p.id)
+                assert!(
+                    (min..=max).contains(v),
+                    "{}: {} = {v} outside {min} … {max}",
+                    d.id,
+                    p.id
+                )
             }
             ParamKind::Choice { options, .. } => assert!(
                 *v >= 0.0 && v.fract() == 0.0 && (*v as usize) < options.len(),
@@ -74,7 +82,8 @@ fn check(d: &Device) {
     assert_eq!(&again, d, "validation changed a validated device");
 
     let json = serde_json::to_string(d).expect("a device serialises as JSON");
-    let back = Device::from_json_str(&json).unwrap_or_else(|e| panic!("written as JSON it is refused: {e}\n{json}"));
+    let back = Device::from_json_str(&json)
+        .unwrap_or_else(|e| panic!("written as JSON it is refused: {e}\n{json}"));
     assert_same(&back, d, &json);
 
     if let Ok(toml_text) = toml::to_string(d) {
@@ -105,7 +114,10 @@ fn assert_same(a: &Device, b: &Device, text: &str) {
         && opt(a.thiele_small.map(|t| t.fs), b.thiele_small.map(|t| t.fs))
         && opt(a.thiele_small.map(|t| t.qms), b.thiele_small.map(|t| t.qms))
         && opt(a.thiele_small.map(|t| t.qes), b.thiele_small.map(|t| t.qes))
-        && opt(a.thiele_small.and_then(|t| t.le_mh), b.thiele_small.and_then(|t| t.le_mh))
+        && opt(
+            a.thiele_small.and_then(|t| t.le_mh),
+            b.thiele_small.and_then(|t| t.le_mh),
+        )
         && a.set.len() == b.set.len()
         && a.set.iter().zip(&b.set).all(|((ka, va), (kb, vb))| {
             ka == kb
@@ -114,5 +126,8 @@ fn assert_same(a: &Device, b: &Device, text: &str) {
                     _ => va == vb,
                 }
         });
-    assert!(ok, "written out and read back, the device changed:\n{a:?}\n{b:?}\n{text}");
+    assert!(
+        ok,
+        "written out and read back, the device changed:\n{a:?}\n{b:?}\n{text}"
+    );
 }

@@ -62,7 +62,11 @@ impl Fixture {
             write_seeds(&inst, std::path::Path::new(&dir));
             assert!(inst.load_state(&baseline));
         }
-        let ranges = inst.param_infos().iter().map(|i| (i.id, i.min, i.max)).collect();
+        let ranges = inst
+            .param_infos()
+            .iter()
+            .map(|i| (i.id, i.min, i.max))
+            .collect();
         inst.activate(48_000.0, 1, 64);
         inst.start_processing();
         let input = [0, 1].map(|c| {
@@ -84,7 +88,10 @@ impl Fixture {
         if self.inst.load_state(&with_prefix(body)) {
             for &(id, min, max) in &self.ranges {
                 let v = self.inst.get_value(id).unwrap();
-                assert!(v.is_finite() && v >= min && v <= max, "parameter {id:#x} reads {v}");
+                assert!(
+                    v.is_finite() && v >= min && v <= max,
+                    "parameter {id:#x} reads {v}"
+                );
             }
             if !known_bug {
                 let saved = self.inst.save_state().expect("save after a load");
@@ -99,7 +106,8 @@ impl Fixture {
             self.inst.reset();
             let mut buf = self.input.clone();
             let [a, b] = &mut buf;
-            self.inst.process(&mut [&mut a[..], &mut b[..]], None, 64, &[]);
+            self.inst
+                .process(&mut [&mut a[..], &mut b[..]], None, 64, &[]);
             for y in buf.iter().flatten() {
                 assert!(y.is_finite() && y.abs() <= 1.001, "audio {y}");
             }
@@ -107,7 +115,10 @@ impl Fixture {
         } else {
             let after = self.inst.values();
             assert!(
-                before.iter().zip(&after).all(|(a, b)| a.to_bits() == b.to_bits()),
+                before
+                    .iter()
+                    .zip(&after)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
                 "a refused state changed parameters: {before:?} → {after:?}"
             );
         }
@@ -128,8 +139,13 @@ fn hits_known_bug(body: &[u8]) -> bool {
             return true;
         }
         let i = value.get("i32").and_then(|x| x.as_i64());
-        match (PARAMS.iter().find(|p| p.id == id.as_str()).map(|p| p.kind), i) {
-            (Some(ParamKind::Choice { options, .. }), Some(i)) => i < 0 || i >= options.len() as i64,
+        match (
+            PARAMS.iter().find(|p| p.id == id.as_str()).map(|p| p.kind),
+            i,
+        ) {
+            (Some(ParamKind::Choice { options, .. }), Some(i)) => {
+                i < 0 || i >= options.len() as i64
+            }
             _ => false,
         }
     })
@@ -148,11 +164,19 @@ fn write_seeds(inst: &host::Instance, dir: &std::path::Path) {
             .map(|i| host::ParamEvent {
                 time: 0,
                 id: i.id,
-                value: if i.max > 1.0 { rng.below(i.max as u64 + 1) as f64 } else { rng.unit() },
+                value: if i.max > 1.0 {
+                    rng.below(i.max as u64 + 1) as f64
+                } else {
+                    rng.unit()
+                },
             })
             .collect();
         inst.flush(&events);
-        std::fs::write(dir.join(format!("random-{k}.json")), &inst.save_state().unwrap()[8..]).unwrap();
+        std::fs::write(
+            dir.join(format!("random-{k}.json")),
+            &inst.save_state().unwrap()[8..],
+        )
+        .unwrap();
     }
 }
 

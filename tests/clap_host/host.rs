@@ -896,7 +896,10 @@ impl Instance {
     /// process() there, while this instance's main-thread calls go on here. The instance must
     /// be active and not processing.
     pub fn audio_port(&self) -> AudioPort<'_> {
-        assert!(self.activated && !self.processing, "audio_port() needs an active, idle instance");
+        assert!(
+            self.activated && !self.processing,
+            "audio_port() needs an active, idle instance"
+        );
         AudioPort {
             plugin: self.plugin,
             scratch: ProcessScratch::new(),
@@ -1051,7 +1054,8 @@ impl AudioPort<'_> {
         assert!(!self.processing);
         // The first thread::current() of a thread allocates: not inside the plugin's calls.
         let _ = std::thread::current().id();
-        let ok = as_audio_thread(|| unsafe { ((*self.plugin).start_processing.unwrap())(self.plugin) });
+        let ok =
+            as_audio_thread(|| unsafe { ((*self.plugin).start_processing.unwrap())(self.plugin) });
         assert!(ok, "start_processing failed");
         self.processing = true;
     }

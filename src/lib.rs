@@ -144,6 +144,27 @@ impl Plugin for Outpath {
         true
     }
 
+    /// A saved state is checked before it is applied: numbers outside their range are clamped
+    /// (non-finite ones dropped, so the parameter keeps its value) and option indices that do
+    /// not exist are dropped. nice-plug would otherwise store them as they are, and the next
+    /// save would fail (an unknown option index aborts the host; an infinite number saves as
+    /// null, which no longer loads).
+    fn filter_state(state: &mut PluginState) {
+        use crate::model::settings::{spec, ParamKind};
+        use nice_plug::plugin::ParamValue;
+        state.params.retain(|id, value| match (spec(id).map(|p| p.kind), value) {
+            (Some(ParamKind::Float { min, max, .. }), ParamValue::F32(x)) => {
+                if !x.is_finite() {
+                    return false;
+                }
+                *x = x.clamp(min as f32, max as f32);
+                true
+            }
+            (Some(ParamKind::Choice { options, .. }), ParamValue::I32(i)) => (0..options.len() as i32).contains(i),
+            _ => true,
+        });
+    }
+
     fn reset(&mut self) {
         if let Some(e) = &mut self.engine {
             e.set_settings(&self.params.settings());
@@ -242,18 +263,25 @@ pub mod standalone {
         }
     }
 
-    /// Set by `outpath_standalone --layout-file PATH`: the editor writes where it put its
-    /// views (logical points) to PATH once, so the screenshot test knows which pixels are which.
+    /// Set by `outpath_standalone --layout-file PATH`: once the editor has been open for
+    /// [`LAYOUT_AFTER_S`], it writes where it put its views (logical points) and the ids of the
+    /// warnings it shows to PATH, so the screenshot test knows which pixels are which.
     pub static LAYOUT_FILE: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
 
-    /// Writes the editor's layout to [`LAYOUT_FILE`] if one was asked for and not yet written:
-    /// `{"chain": [x, y, width, height], …}`.
-    pub fn report_layout(rects: &[(&str, egui::Rect)]) {
+    /// How long the editor waits before writing its layout: the start scenario is written and a
+    /// second of the test signal has been measured by then.
+    pub const LAYOUT_AFTER_S: f64 = 1.0;
+
+    /// Writes the editor's layout and warnings to [`LAYOUT_FILE`] if one was asked for and not yet
+    /// written: `{"chain": [x, y, width, height], …, "warnings": ["id", …]}`.
+    pub fn report_layout(rects: &[(&str, egui::Rect)], warnings: &[&str]) {
         let Some(path) = LAYOUT_FILE.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
-        let fields: Vec<String> = rects
+        let mut fields: Vec<String> = rects
             .iter()
             .map(|(name, r)| format!("\"{name}\": [{:.0}, {:.0}, {:.0}, {:.0}]", r.left(), r.top(), r.width(), r.height()))
             .collect();
+        let ids: Vec<String> = warnings.iter().map(|id| format!("\"{id}\"")).collect();
+        fields.push(format!("\"warnings\": [{}]", ids.join(", ")));
         if let Err(e) = std::fs::write(&path, format!("{{{}}}\n", fields.join(", "))) {
             eprintln!("outpath_standalone: cannot write the layout to {}: {e}", path.display());
         }

@@ -595,8 +595,8 @@ STATE_BUG_SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param("enum", marks=pytest.mark.xfail(reason="BUG (reported): an enum index out of range in a loaded state aborts the host at the next save", strict=False)),
-        pytest.param("float", marks=pytest.mark.xfail(reason="BUG (reported): a float beyond f32 becomes inf, is saved as null and refused on reload", strict=False)),
+        "enum",
+        "float",
     ],
 )
 def test_state_with_values_beyond_the_types_survives_save_and_reload(kind):

@@ -28,7 +28,7 @@ const PLUGIN_ID: &str = "org.outpath.outpath";
 /// null) are still loaded and checked, but not saved. Set to false once Outpath filters the
 /// state it loads (tests/clap_host/robust.rs: enum_index_out_of_range_in_a_state_survives_the_next_save,
 /// float_beyond_f32_in_a_state_saves_a_state_that_reloads).
-const SKIP_SAVE_ON_KNOWN_BUGS: bool = true;
+const SKIP_SAVE_ON_KNOWN_BUGS: bool = false;
 
 struct Fixture {
     inst: host::Instance,

@@ -1255,7 +1255,6 @@ fn extreme_floats(base: &serde_json::Value, name: &str, fv: f64) -> String {
 }
 
 #[test]
-#[ignore = "BUG (reported): a float beyond f32 in a loaded state becomes ±inf, is saved as null, and that saved state is refused"]
 fn float_beyond_f32_in_a_state_saves_a_state_that_reloads() {
     let base = state_json(&instance().save_state().unwrap());
     let report = [
@@ -1268,7 +1267,6 @@ fn float_beyond_f32_in_a_state_saves_a_state_that_reloads() {
 const ENUM_CHILD_ENV: &str = "OUTPATH_ENUM_STATE_CHILD";
 
 #[test]
-#[ignore = "BUG (reported): an enum index out of range in a loaded state aborts the host at the next save"]
 fn enum_index_out_of_range_in_a_state_survives_the_next_save() {
     // A state may carry an enum by index ({"i32": n}) instead of its id: nice-plug stores any
     // n, and saving afterwards indexes its table of ids with it. Run in a child process, since

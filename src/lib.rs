@@ -273,7 +273,7 @@ pub mod standalone {
     pub const LAYOUT_AFTER_S: f64 = 1.0;
 
     /// Writes the editor's layout and warnings to [`LAYOUT_FILE`] if one was asked for and not yet
-    /// written: `{"chain": [x, y, width, height], …, "warnings": ["id", …]}`.
+    /// written: `{"chain": [x, y, width, height], …, "warning_ids": ["id", …]}`.
     pub fn report_layout(rects: &[(&str, egui::Rect)], warnings: &[&str]) {
         let Some(path) = LAYOUT_FILE.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
         let mut fields: Vec<String> = rects
@@ -281,7 +281,7 @@ pub mod standalone {
             .map(|(name, r)| format!("\"{name}\": [{:.0}, {:.0}, {:.0}, {:.0}]", r.left(), r.top(), r.width(), r.height()))
             .collect();
         let ids: Vec<String> = warnings.iter().map(|id| format!("\"{id}\"")).collect();
-        fields.push(format!("\"warnings\": [{}]", ids.join(", ")));
+        fields.push(format!("\"warning_ids\": [{}]", ids.join(", ")));
         if let Err(e) = std::fs::write(&path, format!("{{{}}}\n", fields.join(", "))) {
             eprintln!("outpath_standalone: cannot write the layout to {}: {e}", path.display());
         }

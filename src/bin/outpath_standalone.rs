@@ -15,8 +15,9 @@
 //!   plugin replaces silent input with a 440 Hz tone that alternates between −30 and −6 dBFS every
 //!   second over −50 dBFS of white noise, so the meters and the spectrum have something to show.
 //!   It exists only in this build (the `standalone` feature) and only when asked for.
-//! - `--layout-file PATH`: another test hook; the editor writes where it drew each view
-//!   (`{"chain": [x, y, width, height], …}` in logical points) to PATH when it first draws.
+//! - `--layout-file PATH`: another test hook; after a second open, the editor writes where it
+//!   drew each view and which warnings it shows (`{"chain": [x, y, width, height], …,
+//!   "warning_ids": ["id", …]}`, logical points) to PATH.
 
 use nice_plug::prelude::nice_export_standalone_with_args;
 use outpath::devices::{DeviceSide, Library};

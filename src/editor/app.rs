@@ -99,7 +99,9 @@ impl EditorApp {
         let _ = s;
     }
 
-    fn top_bar(&mut self, ui: &mut Ui, s: &Settings) {
+    /// The title, the A/B buttons and copy; returns where the A and B buttons are.
+    fn top_bar(&mut self, ui: &mut Ui, s: &Settings) -> [Rect; 2] {
+        let mut buttons = [Rect::NOTHING; 2];
         ui.horizontal(|ui| {
             ui.label(RichText::new("Outpath").strong().size(17.0).color(theme::TEXT));
             ui.label(RichText::new("what the output path does to the mix").size(12.0).color(theme::TEXT_DIM));
@@ -114,8 +116,9 @@ impl EditorApp {
                 }
                 for slot in [Slot::B, Slot::A] {
                     let label = RichText::new(format!(" {} ", slot.name())).strong().size(14.0);
-                    let button = Button::selectable(active == slot, label);
-                    if ui.add(button).on_hover_text("Flip between the two scenarios").clicked() && active != slot {
+                    let button = ui.add(Button::selectable(active == slot, label));
+                    buttons[usize::from(slot == Slot::B)] = button.rect;
+                    if button.on_hover_text("Flip between the two scenarios").clicked() && active != slot {
                         let target = self.shared.params.scenarios.write().ok().map(|mut slots| slots.flip(s));
                         if let Some(t) = target {
                             self.host.write_all(&ctx, &t);
@@ -127,6 +130,7 @@ impl EditorApp {
                 ui.label(RichText::new(format!("{} kHz", theme::round_sig(self.sample_rate / 1000.0, 4))).size(11.0).color(theme::TEXT_DIM));
             });
         });
+        buttons
     }
 
     /// A titled panel in `rect`; `add` draws its contents.
@@ -157,14 +161,12 @@ impl EditorApp {
         let spectrum = Rect::from_min_max(Pos2::new(meters.right() + gap, rest_top), Pos2::new(warnings.left() - gap, meters.bottom()));
         let params = Rect::from_min_max(Pos2::new(full.left(), meters.bottom() + gap), full.max);
 
-        #[cfg(feature = "standalone")]
-        crate::standalone::report_layout(&[("top", top), ("chain", chain), ("meters", meters), ("spectrum", spectrum), ("warnings", warnings), ("params", params)]);
-
         let mut bar = ui.new_child(UiBuilder::new().max_rect(top).layout(Layout::left_to_right(Align::Center)));
-        self.top_bar(&mut bar, s);
+        let slot_buttons = self.top_bar(&mut bar, s);
 
         let library = self.shared.library.clone();
-        if let Some(ChainAction::ApplyDevice(d)) = chain::show(ui, chain, s, &library, self.meters.latest.spl) {
+        let chain_out = chain::show(ui, chain, s, &library, self.meters.latest.spl);
+        if let Some(ChainAction::ApplyDevice(d)) = chain_out.action {
             if let Some(ctx) = &self.gui {
                 let mut target = *s;
                 d.apply(&mut target);
@@ -178,6 +180,25 @@ impl EditorApp {
         let (analyser, fs) = (&self.analyser, self.sample_rate);
         Self::panel(ui, spectrum, "Spectrum", |ui| spectrum::show(ui, analyser, s, fs));
         let shown = self.warnings.shown(now);
+        #[cfg(feature = "standalone")]
+        if now >= crate::standalone::LAYOUT_AFTER_S {
+            let ids: Vec<&str> = shown.iter().map(|w| w.id).collect();
+            let rects = [
+                ("top", top),
+                ("chain", chain),
+                ("meters", meters),
+                ("spectrum", spectrum),
+                ("warnings", warnings),
+                ("params", params),
+                ("slot_a", slot_buttons[0]),
+                ("slot_b", slot_buttons[1]),
+                ("source_picker", chain_out.pickers[0]),
+                ("load_picker", chain_out.pickers[1]),
+            ];
+            crate::standalone::report_layout(&rects, &ids);
+        }
+        #[cfg(not(feature = "standalone"))]
+        let _ = slot_buttons;
         Self::panel(ui, warnings, &format!("Warnings ({})", shown.len()), |ui| warnings_list::show(ui, &shown));
         if let Some(ctx) = self.gui.clone() {
             let (params_ref, host) = (&self.shared.params, &self.host);

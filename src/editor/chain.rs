@@ -153,7 +153,7 @@ fn picker<'a>(ui: &mut Ui, id: &str, library: &'a Library, side: DeviceSide, s: 
     let current = library.matching(side, s).map(|d| d.id.as_str());
     let text = current.and_then(|id| library.get(id)).map_or("custom".to_string(), |d| d.name.clone());
     let mut chosen = None;
-    ComboBox::from_id_salt(id).width(width).selected_text(RichText::new(text).size(12.0)).height(520.0).show_ui(ui, |ui| {
+    ComboBox::from_id_salt(id).width(width).truncate().selected_text(RichText::new(text).size(12.0)).height(520.0).show_ui(ui, |ui| {
         let mut last_category: Option<Category> = None;
         for d in library.devices.iter().filter(|d| d.side() == side) {
             if last_category != Some(d.category) {
@@ -173,8 +173,15 @@ pub enum ChainAction<'a> {
     ApplyDevice(&'a Device),
 }
 
+/// What the chain view did this frame: the user's request, and where the two pickers are.
+pub struct ChainOutput<'a> {
+    pub action: Option<ChainAction<'a>>,
+    /// The output stage's picker and the load's.
+    pub pickers: [Rect; 2],
+}
+
 /// Draws the chain into `rect`. The block of the output stage and of the load get pickers.
-pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl: Option<f64>) -> Option<ChainAction<'a>> {
+pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl: Option<f64>) -> ChainOutput<'a> {
     let blocks = [dac(s), output_stage(s), cable(s), load(s), listener(s, spl)];
     // Relative widths: the blocks with pickers and long figures get more room.
     let weights = [0.8, 1.35, 1.0, 1.35, 1.1];
@@ -183,6 +190,7 @@ pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl
     let usable = rect.width() - arrow * (blocks.len() - 1) as f32;
     let mut x = rect.left();
     let mut action = None;
+    let mut pickers = [Rect::NOTHING; 2];
     let painter = ui.painter_at(rect.expand(2.0));
     for (i, (b, w)) in blocks.iter().zip(weights).enumerate() {
         let width = usable * w / total;
@@ -210,6 +218,7 @@ pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl
             if let Some(d) = picker(&mut bottom, if i == 1 { "source-device" } else { "load-device" }, library, side, s, picker_w) {
                 action = Some(ChainAction::ApplyDevice(d));
             }
+            pickers[usize::from(i == 3)] = bottom.min_rect();
         }
         x += width;
         if i + 1 < blocks.len() {
@@ -218,7 +227,7 @@ pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl
             x += arrow;
         }
     }
-    action
+    ChainOutput { action, pickers }
 }
 
 #[cfg(test)]

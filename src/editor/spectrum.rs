@@ -271,6 +271,8 @@ pub fn show(ui: &mut Ui, analyser: &Analyser, settings: &Settings, sample_rate: 
         let x = if pos.x + 12.0 + size.x < plot.right() { pos.x + 10.0 } else { (pos.x - 10.0 - size.x).max(plot.left() + 4.0) };
         let y = (pos.y - 10.0 - size.y).max(plot.top() + 4.0);
         let rect = Rect::from_min_size(Pos2::new(x, y), size);
+        painter.rect_filled(rect.expand(4.0), 3.0, theme::PANEL);
+        painter.rect_stroke(rect.expand(4.0), 3.0, Stroke::new(1.0, theme::TEXT_DIM), StrokeKind::Inside);
         painter.galley(rect.min, galley, theme::TEXT);
     }
 }

@@ -156,10 +156,13 @@ struct Bar<'a> {
 }
 
 const LABEL_W: f32 = 86.0;
+/// Height of a meter row with room for the marks' captions under the bar, and the least a row
+/// may shrink to in a small window (the captions are left out then).
 const ROW_H: f32 = 40.0;
+const ROW_H_COMPACT: f32 = 28.0;
 
-fn draw_bar(ui: &mut Ui, bar: Bar<'_>) {
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width(), ROW_H), Sense::hover());
+fn draw_bar(ui: &mut Ui, bar: Bar<'_>, row_h: f32) {
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width(), row_h), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.text(Pos2::new(rect.left(), rect.top() + 2.0), Align2::LEFT_TOP, bar.label, FontId::proportional(12.5), theme::TEXT);
     painter.text(Pos2::new(rect.right(), rect.top() + 2.0), Align2::RIGHT_TOP, &bar.value_text, FontId::monospace(12.0), theme::TEXT);
@@ -188,7 +191,9 @@ fn draw_bar(ui: &mut Ui, bar: Bar<'_>) {
     for (db, colour, caption) in &bar.marks {
         let x = x_of(*db);
         painter.line_segment([Pos2::new(x, track.top() - 1.0), Pos2::new(x, track.bottom() + 3.0)], Stroke::new(1.5, *colour));
-        painter.text(Pos2::new(x, track.bottom() + 2.0), Align2::CENTER_TOP, caption, FontId::proportional(9.5), *colour);
+        if row_h >= ROW_H {
+            painter.text(Pos2::new(x, track.bottom() + 2.0), Align2::CENTER_TOP, caption, FontId::proportional(9.5), *colour);
+        }
     }
     painter.rect_stroke(track, 2.0, Stroke::new(1.0, theme::PANEL_EDGE), StrokeKind::Outside);
 }
@@ -204,8 +209,13 @@ fn lamp(ui: &mut Ui, lit: bool, colour: Color32, label: &str) {
     painter.text(Pos2::new(rect.left() + 20.0, rect.center().y), Align2::LEFT_CENTER, label, FontId::proportional(12.0), if lit { theme::TEXT } else { theme::TEXT_DIM });
 }
 
-/// Draws the meter panel.
+/// Draws the meter panel: six rows and the lamps, squeezed a little in a small window.
 pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
+    let row_h = ((ui.available_height() - 58.0) / 6.0).clamp(ROW_H_COMPACT, ROW_H);
+    egui::ScrollArea::vertical().id_salt("meters").auto_shrink([false, false]).show(ui, |ui| rows(ui, m, s, now, row_h));
+}
+
+fn rows(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64, row_h: f32) {
     let op = &m.latest;
     let limit_colour = theme::METER_OVER;
     draw_bar(ui, Bar {
@@ -218,7 +228,7 @@ pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
         hot: -6.0,
         over: 0.0,
         extra: None,
-    });
+    }, row_h);
     draw_bar(ui, Bar {
         label: "Voltage rms",
         value_text: if op.v_dc.abs() > 1e-3 && op.v_dc.abs() > 0.05 * op.v_rms {
@@ -233,7 +243,7 @@ pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
         hot: -6.0,
         over: -0.5,
         extra: None,
-    });
+    }, row_h);
     draw_bar(ui, Bar {
         label: "Voltage peak",
         value_text: format!("{} pk / {} rail", theme::si(op.v_peak, "V"), theme::si(s.v_clip, "V")),
@@ -244,7 +254,7 @@ pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
         hot: -6.0,
         over: -0.5,
         extra: None,
-    });
+    }, row_h);
     draw_bar(ui, Bar {
         label: "Current",
         value_text: format!("{} pk ({} rms) / {}", theme::si(op.i_peak, "A"), theme::si(op.i_rms, "A"), theme::si(s.i_max * 1e-3, "A")),
@@ -255,7 +265,7 @@ pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
         hot: -6.0,
         over: -1.9, // 80 % of i_max: where the stage's protection starts to bend the waveform
         extra: None,
-    });
+    }, row_h);
     if s.load.is_transducer() {
         draw_bar(ui, Bar {
             label: "Power",
@@ -267,7 +277,7 @@ pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
             hot: -3.0,
             over: 0.0,
             extra: Some(m.power_1s.shown),
-        });
+        }, row_h);
     } else {
         let in_max_v = receiver_peak_volts(s);
         draw_bar(ui, Bar {
@@ -280,7 +290,7 @@ pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
             hot: -6.0,
             over: 0.0,
             extra: None,
-        });
+        }, row_h);
     }
     if s.load == LoadKind::LineInput {
         draw_bar(ui, Bar {
@@ -293,7 +303,7 @@ pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
             hot: SPL_CAUTION_DB as f32,
             over: SPL_DANGER_DB as f32,
             extra: None,
-        });
+        }, row_h);
     } else {
         draw_bar(ui, Bar {
             label: "SPL",
@@ -308,7 +318,7 @@ pub fn show(ui: &mut Ui, m: &MeterState, s: &Settings, now: f64) {
             hot: SPL_CAUTION_DB as f32,
             over: SPL_DANGER_DB as f32,
             extra: None,
-        });
+        }, row_h);
     }
     ui.add_space(4.0);
     ui.horizontal_wrapped(|ui| {

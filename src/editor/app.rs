@@ -198,7 +198,7 @@ impl EditorApp {
             crate::standalone::report_layout(&rects, &ids);
         }
         #[cfg(not(feature = "standalone"))]
-        let _ = slot_buttons;
+        let _ = (slot_buttons, chain_out.pickers);
         Self::panel(ui, warnings, &format!("Warnings ({})", shown.len()), |ui| warnings_list::show(ui, &shown));
         if let Some(ctx) = self.gui.clone() {
             let (params_ref, host) = (&self.shared.params, &self.host);

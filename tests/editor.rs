@@ -237,7 +237,7 @@ fn input_block(k: u64, len: usize, left: &mut [f32], right: &mut [f32]) {
     let mut rng = (k as u32).wrapping_mul(0x9E37_79B9) | 1;
     for n in 0..len {
         let t = (k as usize * len + n) as f64 / 48_000.0;
-        let level = if (t as u64) % 2 == 0 { 0.05 } else { 0.5 };
+        let level = if (t as u64).is_multiple_of(2) { 0.05 } else { 0.5 };
         rng ^= rng << 13;
         rng ^= rng >> 17;
         rng ^= rng << 5;

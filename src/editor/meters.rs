@@ -199,7 +199,7 @@ fn draw_bar(ui: &mut Ui, bar: Bar<'_>, row_h: f32) {
 }
 
 fn lamp(ui: &mut Ui, lit: bool, colour: Color32, label: &str) {
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width().min(150.0).max(110.0), 20.0), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width().clamp(110.0, 150.0), 20.0), Sense::hover());
     let painter = ui.painter_at(rect);
     let c = Pos2::new(rect.left() + 8.0, rect.center().y);
     painter.circle_filled(c, 6.0, if lit { colour } else { theme::LAMP_OFF });

@@ -16,6 +16,7 @@ pub const GROUPS: [(Side, &str); 4] =
     [(Side::Source, "Source"), (Side::Cable, "Cable"), (Side::Load, "Load"), (Side::Listening, "Listening")];
 
 /// Draws one group's parameters.
+#[allow(clippy::too_many_arguments)]
 fn group(ui: &mut Ui, side: Side, params: &OutpathParams, host: &HostParams, ctx: &GuiContext, s: &Settings, label_w: f32, slider_w: f32) {
     let setter = ctx.param_setter();
     Grid::new(("params", side as u8)).num_columns(2).spacing([6.0, 2.0]).show(ui, |ui| {

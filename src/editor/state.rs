@@ -218,8 +218,7 @@ mod tests {
     #[test]
     fn slots_survive_a_session_round_trip() {
         let mut slots = ScenarioSlots::default();
-        let mut s = Settings::default();
-        s.gain = -12.5;
+        let s = Settings { gain: -12.5, ..Settings::default() };
         slots.flip(&s);
         let json = serde_json::to_string(&slots).unwrap();
         let back: ScenarioSlots = serde_json::from_str(&json).unwrap();

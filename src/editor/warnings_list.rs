@@ -102,9 +102,8 @@ mod tests {
 
     #[test]
     fn newest_dynamic_events_come_first_then_structural() {
-        let mut s = Settings::default();
-        s.output = OutputKind::Line;
-        s.z_out = 600.0; // a line out into headphones: structural warnings
+        // A line out into headphones: structural warnings.
+        let mut s = Settings { output: OutputKind::Line, z_out: 600.0, ..Settings::default() };
         let mut view = WarningsView::default();
         let clip = OperatingPoint { rail_clips: 5, input_peak_dbfs: 0.0, ..OperatingPoint::default() };
         view.update(&s, &clip, 1.0);

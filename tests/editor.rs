@@ -92,7 +92,8 @@ fn the_feed_neither_blocks_nor_allocates_when_the_editor_stops_reading() {
         }
     });
     assert_eq!(allocations, 0, "the audio side of the feed allocated");
-    assert!(start.elapsed() < Duration::from_secs(5), "the audio side waited: {:?}", start.elapsed());
+    // A guard against a send that blocked (which would hang), not a speed test.
+    assert!(start.elapsed() < Duration::from_secs(120), "the audio side waited: {:?}", start.elapsed());
     assert!(tx.dropped() > 400);
     // The reader comes back: the meters are there, the channel still works.
     assert!(rx.take_meters(0).is_some());

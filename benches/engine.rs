@@ -37,7 +37,11 @@ fn scenarios() -> Vec<(&'static str, Settings)> {
     line.z_load = 10_000.0;
     line.z_out = 100.0;
     line.v_clip = 12.0;
-    vec![("default (headphone out → 300 Ω)", Settings::default()), ("line out → 10 kΩ", line), ("heaviest", heaviest())]
+    vec![
+        ("default (headphone out → 300 Ω)", Settings::default()),
+        ("line out → 10 kΩ", line),
+        ("heaviest", heaviest()),
+    ]
 }
 
 fn noise(n: usize, seed: u64) -> Vec<f32> {
@@ -58,7 +62,10 @@ fn main() {
         return;
     }
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    println!("{:<34} {:>8} {:>14} {:>12}", "scenario", "rate", "ns/frame", "× real time");
+    println!(
+        "{:<34} {:>8} {:>14} {:>12}",
+        "scenario", "rate", "ns/frame", "× real time"
+    );
     for (name, s) in scenarios() {
         if filter.as_deref().is_some_and(|f| !name.contains(f)) {
             continue;
@@ -100,7 +107,10 @@ pub fn parts() {
         up.upsample([v as f64, -v as f64], &mut buf);
         acc += down.downsample(&mut buf)[0];
     }
-    println!("oversampler round trip ×8, 2 ch: {:.1} ns/frame ({acc:.1})", t.elapsed().as_secs_f64() * 1e9 / n as f64);
+    println!(
+        "oversampler round trip ×8, 2 ch: {:.1} ns/frame ({acc:.1})",
+        t.elapsed().as_secs_f64() * 1e9 / n as f64
+    );
     let s = heaviest();
     let net = outpath::model::network::Network::from_settings(&s);
     let k = NetworkCoeffs::new(&net, 1.5, 384_000.0);
@@ -113,5 +123,8 @@ pub fn parts() {
             }
         }
     }
-    println!("network ×8, 2 ch: {:.1} ns/frame ({acc:.1})", t.elapsed().as_secs_f64() * 1e9 / n as f64);
+    println!(
+        "network ×8, 2 ch: {:.1} ns/frame ({acc:.1})",
+        t.elapsed().as_secs_f64() * 1e9 / n as f64
+    );
 }

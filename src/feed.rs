@@ -49,7 +49,10 @@ pub struct SampleBlock {
 
 impl SampleBlock {
     pub const fn silent() -> SampleBlock {
-        SampleBlock { input: [0.0; FEED_BLOCK], output: [0.0; FEED_BLOCK] }
+        SampleBlock {
+            input: [0.0; FEED_BLOCK],
+            output: [0.0; FEED_BLOCK],
+        }
     }
 }
 
@@ -133,7 +136,11 @@ pub fn feed() -> (FeedSender, FeedReceiver) {
             merged: Meters::default(),
             dropped: 0,
         },
-        FeedReceiver { blocks: rx, meters, open },
+        FeedReceiver {
+            blocks: rx,
+            meters,
+            open,
+        },
     )
 }
 
@@ -168,7 +175,9 @@ impl FeedSender {
         if self.fill == FEED_BLOCK {
             self.fill = 0;
             // A full channel means the editor is behind or gone: this block is not needed.
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.blocks.try_send(self.block) {
+            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+                self.blocks.try_send(self.block)
+            {
                 self.dropped += 1;
             }
         }
@@ -331,10 +340,16 @@ mod tests {
             let _ = done_tx.send(());
             tx
         });
-        done_rx.recv_timeout(Duration::from_secs(60)).expect("a push blocked");
+        done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a push blocked");
         let tx = pusher.join().expect("the pushing thread");
         let sent = 480_000 / FEED_BLOCK;
-        assert_eq!(tx.dropped(), (sent - FEED_CAPACITY) as u64, "only what the channel holds is kept");
+        assert_eq!(
+            tx.dropped(),
+            (sent - FEED_CAPACITY) as u64,
+            "only what the channel holds is kept"
+        );
         // The editor comes back and finds the oldest blocks it did not read, then nothing.
         let mut got = 0;
         while rx.try_block().is_some() {
@@ -392,7 +407,13 @@ mod tests {
     fn meters_are_published_per_interval() {
         let (mut tx, rx) = feed();
         let s = Settings::default();
-        let block = Meters { samples: 8 * 480, host_samples: 480, peak_v: 1.0, sum_v2: [8.0 * 480.0 * 0.25, 0.0], ..Meters::default() };
+        let block = Meters {
+            samples: 8 * 480,
+            host_samples: 480,
+            peak_v: 1.0,
+            sum_v2: [8.0 * 480.0 * 0.25, 0.0],
+            ..Meters::default()
+        };
         let seq = rx.raw_seq();
         tx.merge_meters(&block, &s, 48_000.0); // 10 ms: not yet an interval
         assert!(rx.take_meters(seq).is_none());

@@ -60,7 +60,9 @@ impl Outpath {
     /// mono-summed input and output and the merged meters. With the editor closed this is the
     /// engine alone plus taking its meters (which starts their next interval).
     fn run(&mut self, channels: &mut [&mut [f32]]) {
-        let Some(engine) = &mut self.engine else { return };
+        let Some(engine) = &mut self.engine else {
+            return;
+        };
         let settings = self.params.settings();
         engine.set_settings(&settings);
         let open = self.feed.is_open();
@@ -92,7 +94,8 @@ impl Outpath {
             start = end;
         }
         let meters = engine.take_meters();
-        self.feed.merge_meters(&meters, &settings, engine.sample_rate());
+        self.feed
+            .merge_meters(&meters, &settings, engine.sample_rate());
     }
 }
 
@@ -137,8 +140,16 @@ impl Plugin for Outpath {
         config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        let channels = layout.main_output_channels.map_or(2, |c| c.get() as usize).clamp(1, 2);
-        let engine = Engine::new(config.sample_rate as f64, channels, NOISE_SEED, &self.params.settings());
+        let channels = layout
+            .main_output_channels
+            .map_or(2, |c| c.get() as usize)
+            .clamp(1, 2);
+        let engine = Engine::new(
+            config.sample_rate as f64,
+            channels,
+            NOISE_SEED,
+            &self.params.settings(),
+        );
         context.set_latency_samples(engine.latency_samples() as u32);
         self.engine = Some(engine);
         true
@@ -152,17 +163,21 @@ impl Plugin for Outpath {
     fn filter_state(state: &mut PluginState) {
         use crate::model::settings::{spec, ParamKind};
         use nice_plug::plugin::ParamValue;
-        state.params.retain(|id, value| match (spec(id).map(|p| p.kind), value) {
-            (Some(ParamKind::Float { min, max, .. }), ParamValue::F32(x)) => {
-                if !x.is_finite() {
-                    return false;
+        state
+            .params
+            .retain(|id, value| match (spec(id).map(|p| p.kind), value) {
+                (Some(ParamKind::Float { min, max, .. }), ParamValue::F32(x)) => {
+                    if !x.is_finite() {
+                        return false;
+                    }
+                    *x = x.clamp(min as f32, max as f32);
+                    true
                 }
-                *x = x.clamp(min as f32, max as f32);
-                true
-            }
-            (Some(ParamKind::Choice { options, .. }), ParamValue::I32(i)) => (0..options.len() as i32).contains(i),
-            _ => true,
-        });
+                (Some(ParamKind::Choice { options, .. }), ParamValue::I32(i)) => {
+                    (0..options.len() as i32).contains(i)
+                }
+                _ => true,
+            });
     }
 
     fn reset(&mut self) {
@@ -195,14 +210,22 @@ impl ClapPlugin for Outpath {
         Some("Hear what the output path does: line, headphone and speaker outs into real loads");
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
-    const CLAP_FEATURES: &'static [ClapFeature] =
-        &[ClapFeature::AudioEffect, ClapFeature::Utility, ClapFeature::Analyzer, ClapFeature::Stereo, ClapFeature::Mono];
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::Utility,
+        ClapFeature::Analyzer,
+        ClapFeature::Stereo,
+        ClapFeature::Mono,
+    ];
 }
 
 impl Vst3Plugin for Outpath {
     const VST3_CLASS_ID: [u8; 16] = *b"OutpathOutPath01";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
-        &[Vst3SubCategory::Fx, Vst3SubCategory::Tools, Vst3SubCategory::Analyzer];
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[
+        Vst3SubCategory::Fx,
+        Vst3SubCategory::Tools,
+        Vst3SubCategory::Analyzer,
+    ];
 }
 
 /// Test hooks of the standalone build (`--features standalone`, binary `outpath_standalone`):
@@ -238,7 +261,9 @@ pub mod standalone {
     impl TestSignal {
         /// Fills `channels` with the test signal if it is on and the input is all zeros.
         pub fn replace_silence(&mut self, channels: &mut [&mut [f32]], sample_rate: f64) {
-            if !TEST_SIGNAL.load(Ordering::Relaxed) || channels.iter().any(|c| c.iter().any(|&x| x != 0.0)) {
+            if !TEST_SIGNAL.load(Ordering::Relaxed)
+                || channels.iter().any(|c| c.iter().any(|&x| x != 0.0))
+            {
                 return;
             }
             if self.rng == 0 {
@@ -250,7 +275,8 @@ pub mod standalone {
             for i in 0..len {
                 let t = self.n as f64 / sample_rate;
                 let level = TEST_LEVELS_DBFS[(t as usize) % TEST_LEVELS_DBFS.len()];
-                let tone = 10f64.powf(level / 20.0) * (std::f64::consts::TAU * TEST_TONE_HZ * t).sin();
+                let tone =
+                    10f64.powf(level / 20.0) * (std::f64::consts::TAU * TEST_TONE_HZ * t).sin();
                 self.rng ^= self.rng << 13;
                 self.rng ^= self.rng >> 17;
                 self.rng ^= self.rng << 5;
@@ -275,15 +301,28 @@ pub mod standalone {
     /// Writes the editor's layout and warnings to [`LAYOUT_FILE`] if one was asked for and not yet
     /// written: `{"chain": [x, y, width, height], …, "warning_ids": ["id", …]}`.
     pub fn report_layout(rects: &[(&str, egui::Rect)], warnings: &[&str]) {
-        let Some(path) = LAYOUT_FILE.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
+        let Some(path) = LAYOUT_FILE.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
         let mut fields: Vec<String> = rects
             .iter()
-            .map(|(name, r)| format!("\"{name}\": [{:.0}, {:.0}, {:.0}, {:.0}]", r.left(), r.top(), r.width(), r.height()))
+            .map(|(name, r)| {
+                format!(
+                    "\"{name}\": [{:.0}, {:.0}, {:.0}, {:.0}]",
+                    r.left(),
+                    r.top(),
+                    r.width(),
+                    r.height()
+                )
+            })
             .collect();
         let ids: Vec<String> = warnings.iter().map(|id| format!("\"{id}\"")).collect();
         fields.push(format!("\"warning_ids\": [{}]", ids.join(", ")));
         if let Err(e) = std::fs::write(&path, format!("{{{}}}\n", fields.join(", "))) {
-            eprintln!("outpath_standalone: cannot write the layout to {}: {e}", path.display());
+            eprintln!(
+                "outpath_standalone: cannot write the layout to {}: {e}",
+                path.display()
+            );
         }
     }
 
@@ -297,7 +336,10 @@ pub mod standalone {
 
     /// The start settings, once.
     pub fn take_start_settings() -> Option<Settings> {
-        START_SETTINGS.lock().unwrap_or_else(|e| e.into_inner()).take()
+        START_SETTINGS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 }
 

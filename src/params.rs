@@ -166,11 +166,17 @@ fn unit_label(unit: &str) -> &'static str {
 /// of the range sits at the middle of the control: ((√(min·max) − min)/(max − min))^k = ½.
 /// (nice-plug offers power-law skews, not exact log mappings.)
 pub fn host_range(p: &ParamSpec) -> FloatRange {
-    let ParamKind::Float { min, max, log, .. } = p.kind else { panic!("{} is not a number", p.id) };
+    let ParamKind::Float { min, max, log, .. } = p.kind else {
+        panic!("{} is not a number", p.id)
+    };
     let (min, max) = (min as f32, max as f32);
     if log {
         let mid = ((min as f64 * max as f64).sqrt() - min as f64) / (max as f64 - min as f64);
-        FloatRange::Skewed { min, max, factor: (0.5f64.ln() / mid.ln()) as f32 }
+        FloatRange::Skewed {
+            min,
+            max,
+            factor: (0.5f64.ln() / mid.ln()) as f32,
+        }
     } else {
         FloatRange::Linear { min, max }
     }
@@ -179,13 +185,17 @@ pub fn host_range(p: &ParamSpec) -> FloatRange {
 /// A float parameter built from its row of the table, with text in and out in its unit.
 fn float(id: &'static str) -> FloatParam {
     let p = spec(id).expect("every field of OutpathParams is in the table");
-    let ParamKind::Float { default, .. } = p.kind else { panic!("{id} is not a number") };
+    let ParamKind::Float { default, .. } = p.kind else {
+        panic!("{id} is not a number")
+    };
     FloatParam::new(p.name, default as f32, host_range(p))
         .with_unit(unit_label(p.unit))
         .with_value_to_string(Arc::new(move |v| {
             // The unit is added by the host from `with_unit`: show the number only.
             let full = format_value(p, v as f64);
-            full.strip_suffix(p.unit).map(|s| s.trim_end().to_string()).unwrap_or(full)
+            full.strip_suffix(p.unit)
+                .map(|s| s.trim_end().to_string())
+                .unwrap_or(full)
         }))
         .with_string_to_value(Arc::new(move |s| parse_value(p, s).ok().map(|v| v as f32)))
 }
@@ -209,7 +219,9 @@ impl Default for OutpathParams {
             cable_r: float("cable_r"),
             cable_c: float("cable_c"),
             balanced: BoolParam::new("Balanced", false).with_string_to_value(Arc::new(|s| {
-                parse_value(spec("balanced").expect("in the table"), s).ok().map(|v| v >= 0.5)
+                parse_value(spec("balanced").expect("in the table"), s)
+                    .ok()
+                    .map(|v| v >= 0.5)
             })),
             hum: float("hum"),
             mains: EnumParam::new("Mains", MainsChoice::Hz50),
@@ -343,7 +355,11 @@ mod tests {
         let (got, want) = (params.settings(), Settings::default());
         for p in PARAMS {
             let (a, b) = (got.get(p.id).unwrap(), want.get(p.id).unwrap());
-            assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-3), "{}: {a} vs {b}", p.id);
+            assert!(
+                (a - b).abs() <= 1e-6 * b.abs().max(1e-3),
+                "{}: {a} vs {b}",
+                p.id
+            );
         }
     }
 

@@ -2,10 +2,10 @@
 //! exits non-zero, names the problem and leaves no file; the response CSV agrees with the
 //! engine; plots are valid images; the README's parameter table is the real one.
 
+mod common;
 #[path = "clap_host/host.rs"]
 #[allow(dead_code)]
 mod host;
-mod common;
 
 use common::*;
 use outpath::model::settings::PARAMS;
@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn outpath(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_outpath")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_outpath"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -31,7 +34,12 @@ fn write_input(path: &Path, seconds: f64) -> Vec<Vec<f32>> {
     let left = sine(0.5, 220.0, fs as f64, n);
     let mut rng = host::Rng(99);
     let right: Vec<f32> = (0..n).map(|_| (0.5 * rng.bipolar()) as f32).collect();
-    let spec = hound::WavSpec { channels: 2, sample_rate: fs, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: fs,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for i in 0..n {
         w.write_sample(left[i]).unwrap();
@@ -47,19 +55,29 @@ fn read_output(path: &Path) -> Vec<Vec<f32>> {
     assert_eq!(r.spec().bits_per_sample, 32);
     let nch = r.spec().channels as usize;
     let s: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
-    (0..nch).map(|c| s.iter().skip(c).step_by(nch).copied().collect()).collect()
+    (0..nch)
+        .map(|c| s.iter().skip(c).step_by(nch).copied().collect())
+        .collect()
 }
 
 /// Processes `input` through the CLAP plugin with parameters set from display text.
 fn through_plugin(input: &[Vec<f32>], values: &[(&str, String)]) -> Vec<Vec<f32>> {
     let bundle = host::load(&host::release_clap());
-    let mut inst = bundle.create("org.outpath.outpath", host::HostOptions::default()).expect("plugin");
+    let mut inst = bundle
+        .create("org.outpath.outpath", host::HostOptions::default())
+        .expect("plugin");
     let events: Vec<host::ParamEvent> = values
         .iter()
         .map(|(id, text)| {
             let pid = host::param_hash(id);
-            let value = inst.text_to_value(pid, text).unwrap_or_else(|| panic!("plugin refuses {id} = {text}"));
-            host::ParamEvent { time: 0, id: pid, value }
+            let value = inst
+                .text_to_value(pid, text)
+                .unwrap_or_else(|| panic!("plugin refuses {id} = {text}"));
+            host::ParamEvent {
+                time: 0,
+                id: pid,
+                value,
+            }
         })
         .collect();
     inst.flush(&events);
@@ -79,7 +97,11 @@ fn through_plugin(input: &[Vec<f32>], values: &[(&str, String)]) -> Vec<Vec<f32>
 }
 
 /// The values a scenario sets, as display text the plugin's parameters accept.
-fn scenario_values(sets: &[(&str, &str)], source: Option<&str>, load: Option<&str>) -> Vec<(&'static str, String)> {
+fn scenario_values(
+    sets: &[(&str, &str)],
+    source: Option<&str>,
+    load: Option<&str>,
+) -> Vec<(&'static str, String)> {
     let lib = outpath::devices::Library::factory();
     let mut s = Settings::default();
     for id in [source, load].into_iter().flatten() {
@@ -88,7 +110,18 @@ fn scenario_values(sets: &[(&str, &str)], source: Option<&str>, load: Option<&st
     for (id, v) in sets {
         s.set_text(id, v).unwrap();
     }
-    PARAMS.iter().map(|p| (p.id, outpath::model::settings::format_value(p, s.get(p.id).unwrap()).trim_end_matches(p.unit).trim().to_string())).collect()
+    PARAMS
+        .iter()
+        .map(|p| {
+            (
+                p.id,
+                outpath::model::settings::format_value(p, s.get(p.id).unwrap())
+                    .trim_end_matches(p.unit)
+                    .trim()
+                    .to_string(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -98,12 +131,32 @@ fn render_equals_the_plugin() {
     let x = write_input(&input, 2.0);
     let cases: [(&[(&str, &str)], Option<&str>, Option<&str>); 3] = [
         (&[], None, None),
-        (&[("load", "Passive speaker"), ("z_load", "8"), ("z_out", "0.5"), ("gain", "6"), ("hum", "-60")], None, None),
-        (&[("gain", "-6")], Some("iec-61938-headphone-out"), Some("beyerdynamic-t-70-p")),
+        (
+            &[
+                ("load", "Passive speaker"),
+                ("z_load", "8"),
+                ("z_out", "0.5"),
+                ("gain", "6"),
+                ("hum", "-60"),
+            ],
+            None,
+            None,
+        ),
+        (
+            &[("gain", "-6")],
+            Some("iec-61938-headphone-out"),
+            Some("beyerdynamic-t-70-p"),
+        ),
     ];
     for (i, (sets, source, load)) in cases.iter().enumerate() {
         let out = dir.join(format!("out{i}.wav"));
-        let mut args: Vec<String> = vec!["render".into(), input.display().to_string(), out.display().to_string(), "--keep-latency".into(), "--quiet".into()];
+        let mut args: Vec<String> = vec![
+            "render".into(),
+            input.display().to_string(),
+            out.display().to_string(),
+            "--keep-latency".into(),
+            "--quiet".into(),
+        ];
         for (id, v) in sets.iter() {
             args.push("--set".into());
             args.push(format!("{id}={v}"));
@@ -114,14 +167,21 @@ fn render_equals_the_plugin() {
         if let Some(d) = load {
             args.extend(["--load".into(), d.to_string()]);
         }
-        let r = Command::new(env!("CARGO_BIN_EXE_outpath")).args(&args).output().unwrap();
+        let r = Command::new(env!("CARGO_BIN_EXE_outpath"))
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let cli = read_output(&out);
         let plugin = through_plugin(&x, &scenario_values(sets, *source, *load));
         // The plugin holds parameters as 32-bit floats through normalised values; the command
         // line uses the exact values. The difference this makes stays far below −100 dBFS.
         for c in 0..2 {
-            let worst = cli[c].iter().zip(&plugin[c]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let worst = cli[c]
+                .iter()
+                .zip(&plugin[c])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
             assert!(worst < 1e-5, "case {i} channel {c}: differs by {worst}");
             assert!(cli[c].iter().any(|v| v.abs() > 1e-3), "case {i}: silent");
         }
@@ -144,11 +204,26 @@ fn errors_name_the_problem_and_leave_nothing() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["render", &missing, &o], "missing.wav"),
         (vec!["render", &g, &o], "garbage.wav"),
-        (vec!["render", &inp, &o, "--set", "zout=5"], "unknown parameter id 'zout'"),
-        (vec!["render", &inp, &o, "--load", "no-such-headphone"], "unknown device 'no-such-headphone'"),
-        (vec!["render", &inp, &o, "--source", "sennheiser-hd-600"], "--load"),
-        (vec!["render", &inp, &o, "--set", "z_out=5000"], "out of range"),
-        (vec!["render", &inp, &o, "--set", "z_out=12 V"], "expected a number in Ω"),
+        (
+            vec!["render", &inp, &o, "--set", "zout=5"],
+            "unknown parameter id 'zout'",
+        ),
+        (
+            vec!["render", &inp, &o, "--load", "no-such-headphone"],
+            "unknown device 'no-such-headphone'",
+        ),
+        (
+            vec!["render", &inp, &o, "--source", "sennheiser-hd-600"],
+            "--load",
+        ),
+        (
+            vec!["render", &inp, &o, "--set", "z_out=5000"],
+            "out of range",
+        ),
+        (
+            vec!["render", &inp, &o, "--set", "z_out=12 V"],
+            "expected a number in Ω",
+        ),
         (vec!["render", &inp, &o, "--set", "z_out"], "ID=VALUE"),
         (vec!["render", &inp, &nowhere], "does not exist"),
         (vec!["response", "--set", "load=sofa"], "one of: Line input"),
@@ -158,10 +233,17 @@ fn errors_name_the_problem_and_leave_nothing() {
         let r = outpath(&args);
         let err = String::from_utf8_lossy(&r.stderr);
         assert!(!r.status.success(), "{args:?} succeeded");
-        assert!(err.contains(needle), "{args:?}: stderr does not mention '{needle}': {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: stderr does not mention '{needle}': {err}"
+        );
         assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
         assert!(!out.exists(), "{args:?} left {o}");
-        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().contains("partial")).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().contains("partial"))
+            .collect();
         assert!(leftovers.is_empty(), "{args:?} left {leftovers:?}");
     }
 }
@@ -170,12 +252,23 @@ fn errors_name_the_problem_and_leave_nothing() {
 fn response_csv_agrees_with_the_engine() {
     let dir = temp_dir("response");
     let csv = dir.join("r.csv");
-    let sets = [("load", "Headphones"), ("z_load", "32"), ("z_peak", "90"), ("f_res", "80"), ("z_out", "120"), ("c_out", "220"), ("cable_len", "10")];
+    let sets = [
+        ("load", "Headphones"),
+        ("z_load", "32"),
+        ("z_peak", "90"),
+        ("f_res", "80"),
+        ("z_out", "120"),
+        ("c_out", "220"),
+        ("cable_len", "10"),
+    ];
     let mut args: Vec<String> = vec!["response".into(), "--csv".into(), csv.display().to_string()];
     for (id, v) in sets {
         args.extend(["--set".into(), format!("{id}={v}")]);
     }
-    let r = Command::new(env!("CARGO_BIN_EXE_outpath")).args(&args).output().unwrap();
+    let r = Command::new(env!("CARGO_BIN_EXE_outpath"))
+        .args(&args)
+        .output()
+        .unwrap();
     assert!(r.status.success());
     // The engine's measured response with the same circuit and nothing nonlinear in the way.
     let mut s = ideal();
@@ -197,7 +290,10 @@ fn response_csv_agrees_with_the_engine() {
         }
         let k = (f * n as f64 / 48_000.0).round() as usize;
         let measured = 20.0 * (spec[k].norm() / dc_blocker(f)).log10();
-        assert!((measured - db).abs() < 0.1, "{f} Hz: engine {measured} dB, CSV {db} dB");
+        assert!(
+            (measured - db).abs() < 0.1,
+            "{f} Hz: engine {measured} dB, CSV {db} dB"
+        );
         checked += 1;
     }
     assert!(checked > 200);
@@ -209,7 +305,15 @@ fn plots_are_valid_images() {
     let png = dir.join("r.png");
     let svg = dir.join("r.svg");
     for p in [&png, &svg] {
-        let r = outpath(&["response", "--source", "iec-61938-headphone-out", "--load", "sennheiser-hd-600", "--plot", &p.display().to_string()]);
+        let r = outpath(&[
+            "response",
+            "--source",
+            "iec-61938-headphone-out",
+            "--load",
+            "sennheiser-hd-600",
+            "--plot",
+            &p.display().to_string(),
+        ]);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     }
     let bytes = std::fs::read(&png).unwrap();
@@ -226,15 +330,28 @@ fn demo_renders_without_files_and_reports_json() {
     let dir = temp_dir("demo");
     let out = dir.join("demo.wav");
     let json = dir.join("demo.json");
-    let r = outpath(&["render", "--demo", &out.display().to_string(), "--report", &json.display().to_string()]);
+    let r = outpath(&[
+        "render",
+        "--demo",
+        &out.display().to_string(),
+        "--report",
+        &json.display().to_string(),
+    ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(stdout.contains("Operating point") && stdout.contains("latency"));
     let audio = read_output(&out);
     assert_eq!(audio.len(), 2);
     assert_eq!(audio[0].len(), 8 * 48_000);
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    for key in ["settings", "latency", "operating_point", "counts", "warnings"] {
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for key in [
+        "settings",
+        "latency",
+        "operating_point",
+        "counts",
+        "warnings",
+    ] {
         assert!(report.get(key).is_some(), "report lacks {key}");
     }
     assert_eq!(report["settings"].as_object().unwrap().len(), PARAMS.len());
@@ -253,24 +370,43 @@ fn devices_list_as_text_and_json() {
 
 #[test]
 fn readme_parameter_table_is_the_real_one() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     // Only the table of the "## Parameters" section (the warnings table has the same row shape).
-    let section = readme.split("\n## Parameters").nth(1).expect("a Parameters section");
+    let section = readme
+        .split("\n## Parameters")
+        .nth(1)
+        .expect("a Parameters section");
     let section = section.split("\n## ").next().unwrap_or(section);
     let rows: Vec<Vec<String>> = section
         .lines()
         .filter(|l| l.starts_with("| `"))
         .map(|l| {
-            let cells: Vec<String> = l.split('|').map(|c| c.trim().trim_matches('`').to_string()).collect();
+            let cells: Vec<String> = l
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .collect();
             cells[1..cells.len() - 1].to_vec()
         })
         .collect();
     assert_eq!(rows.len(), PARAMS.len());
     for (row, p) in rows.iter().zip(PARAMS) {
         assert_eq!(row[0], p.id);
-        if let outpath::model::settings::ParamKind::Float { min, max, default, .. } = p.kind {
-            let nums: Vec<f64> = row[3].split(['…', '(']).take(2).map(|v| v.trim().parse().unwrap()).collect();
-            assert_eq!((nums[0], nums[1], row[4].parse::<f64>().unwrap()), (min, max, default), "{}", p.id);
+        if let outpath::model::settings::ParamKind::Float {
+            min, max, default, ..
+        } = p.kind
+        {
+            let nums: Vec<f64> = row[3]
+                .split(['…', '('])
+                .take(2)
+                .map(|v| v.trim().parse().unwrap())
+                .collect();
+            assert_eq!(
+                (nums[0], nums[1], row[4].parse::<f64>().unwrap()),
+                (min, max, default),
+                "{}",
+                p.id
+            );
         }
     }
 }

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 
 fn factory() -> Library {
     let lib = Library::factory();
-    assert!(lib.problems.is_empty(), "factory problems:\n{}", problems_text(&lib.problems));
+    assert!(
+        lib.problems.is_empty(),
+        "factory problems:\n{}",
+        problems_text(&lib.problems)
+    );
     lib
 }
 
@@ -67,17 +71,45 @@ fn library_spans_the_connections() {
     assert!(loads >= 20, "{loads} loads");
     assert_eq!(outputs + loads, lib.devices.len());
     for c in Category::ALL {
-        assert!(lib.devices.iter().any(|d| d.category == c), "no {} device", c.id());
+        assert!(
+            lib.devices.iter().any(|d| d.category == c),
+            "no {} device",
+            c.id()
+        );
     }
-    let zs: Vec<f64> = lib.loads().filter(|d| d.category == Category::Headphones).map(|d| value(d, "z_load")).collect();
-    let (lo, hi) = zs.iter().fold((f64::MAX, 0f64), |(lo, hi), z| (lo.min(*z), hi.max(*z)));
+    let zs: Vec<f64> = lib
+        .loads()
+        .filter(|d| d.category == Category::Headphones)
+        .map(|d| value(d, "z_load"))
+        .collect();
+    let (lo, hi) = zs
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), z| (lo.min(*z), hi.max(*z)));
     assert!(lo <= 16.0 && hi >= 600.0, "headphones span {lo}–{hi} Ω");
-    assert!(lib.outputs().any(|d| value(d, "z_out") <= 0.1), "no near-0 Ω amplifier");
-    assert!(lib.outputs().any(|d| value(d, "z_out") == 120.0), "no IEC 61938 120 Ω out");
-    assert!(lib.outputs().any(|d| value(d, "clip_shape") == 2.0 && value(d, "z_out") >= 1.0), "no tube amp");
-    assert!(lib.outputs().any(|d| value(d, "c_out") > 0.0 && d.category == Category::LineOut), "no AC-coupled line out");
-    assert!(lib.loads().any(|d| d.category == Category::GuitarCab && (value(d, "z_load") - 16.0).abs() < 4.0));
-    assert!(lib.loads().any(|d| d.category == Category::PassiveSpeaker && value(d, "z_load") < 4.0));
+    assert!(
+        lib.outputs().any(|d| value(d, "z_out") <= 0.1),
+        "no near-0 Ω amplifier"
+    );
+    assert!(
+        lib.outputs().any(|d| value(d, "z_out") == 120.0),
+        "no IEC 61938 120 Ω out"
+    );
+    assert!(
+        lib.outputs()
+            .any(|d| value(d, "clip_shape") == 2.0 && value(d, "z_out") >= 1.0),
+        "no tube amp"
+    );
+    assert!(
+        lib.outputs()
+            .any(|d| value(d, "c_out") > 0.0 && d.category == Category::LineOut),
+        "no AC-coupled line out"
+    );
+    assert!(lib
+        .loads()
+        .any(|d| d.category == Category::GuitarCab && (value(d, "z_load") - 16.0).abs() < 4.0));
+    assert!(lib
+        .loads()
+        .any(|d| d.category == Category::PassiveSpeaker && value(d, "z_load") < 4.0));
 }
 
 #[test]
@@ -85,7 +117,11 @@ fn ids_are_unique_kebab_case() {
     let lib = factory();
     for (i, d) in lib.devices.iter().enumerate() {
         assert!(outpath::devices::is_kebab_case(&d.id), "{}", d.id);
-        assert!(lib.devices[i + 1..].iter().all(|e| e.id != d.id), "{} twice", d.id);
+        assert!(
+            lib.devices[i + 1..].iter().all(|e| e.id != d.id),
+            "{} twice",
+            d.id
+        );
         assert_eq!(lib.get(&d.id).map(|e| &e.name), Some(&d.name));
     }
 }
@@ -94,9 +130,17 @@ fn ids_are_unique_kebab_case() {
 fn every_device_names_its_source() {
     for d in &factory().devices {
         if d.is_archetype() {
-            assert!(d.name.starts_with("Archetype: "), "{}: an archetype is named as one", d.id);
+            assert!(
+                d.name.starts_with("Archetype: "),
+                "{}: an archetype is named as one",
+                d.id
+            );
         } else {
-            assert!(d.source.contains("http"), "{}: a real product cites where its figures come from", d.id);
+            assert!(
+                d.source.contains("http"),
+                "{}: a real product cites where its figures come from",
+                d.id
+            );
             assert!(!d.name.to_lowercase().contains("archetype"), "{}", d.id);
         }
     }
@@ -110,13 +154,31 @@ fn devices_set_their_side_and_only_their_side() {
         for id in d.set.keys() {
             let p = spec(id).unwrap();
             match d.side() {
-                DeviceSide::Output => assert!(matches!(p.side, Side::Source | Side::Cable), "{}: {id}", d.id),
-                DeviceSide::Load => assert!(p.side == Side::Load || id == "distance", "{}: {id}", d.id),
+                DeviceSide::Output => assert!(
+                    matches!(p.side, Side::Source | Side::Cable),
+                    "{}: {id}",
+                    d.id
+                ),
+                DeviceSide::Load => {
+                    assert!(p.side == Side::Load || id == "distance", "{}: {id}", d.id)
+                }
             }
         }
         // Each preset fixes the circuit of its side, whatever was chosen before it.
         let required: &[&str] = match (d.category.output_kind(), s.load) {
-            (Some(_), _) => &["output", "ref_level", "gain", "z_out", "c_out", "v_clip", "i_max", "clip_shape", "color", "noise", "dc_offset"],
+            (Some(_), _) => &[
+                "output",
+                "ref_level",
+                "gain",
+                "z_out",
+                "c_out",
+                "v_clip",
+                "i_max",
+                "clip_shape",
+                "color",
+                "noise",
+                "dc_offset",
+            ],
             (None, LoadKind::LineInput) => &["load", "z_load", "in_max"],
             (None, LoadKind::ActiveSpeaker) => &["load", "z_load", "sens", "in_max"],
             (None, _) => &["load", "z_load", "l_coil", "z_peak", "sens", "p_max"],
@@ -125,7 +187,11 @@ fn devices_set_their_side_and_only_their_side() {
             assert!(sets(d, id), "{} does not set {id}", d.id);
         }
         if s.load.is_transducer() && d.side() == DeviceSide::Load && s.z_peak > s.z_load {
-            assert!(sets(d, "f_res") && sets(d, "q_res"), "{}: a resonance needs f_res and q_res", d.id);
+            assert!(
+                sets(d, "f_res") && sets(d, "q_res"),
+                "{}: a resonance needs f_res and q_res",
+                d.id
+            );
         }
         if let Some(k) = d.category.output_kind() {
             assert_eq!(s.output, k, "{}", d.id);
@@ -138,9 +204,17 @@ fn devices_set_their_side_and_only_their_side() {
 
 #[test]
 fn line_outs_reach_full_scale_before_their_rails() {
-    for d in factory().outputs().filter(|d| d.category == Category::LineOut) {
+    for d in factory()
+        .outputs()
+        .filter(|d| d.category == Category::LineOut)
+    {
         let v_fs = full_scale_peak(value(d, "ref_level") + value(d, "gain"));
-        assert!(value(d, "v_clip") >= v_fs, "{}: rails {} V below full scale {v_fs:.2} V", d.id, value(d, "v_clip"));
+        assert!(
+            value(d, "v_clip") >= v_fs,
+            "{}: rails {} V below full scale {v_fs:.2} V",
+            d.id,
+            value(d, "v_clip")
+        );
     }
 }
 
@@ -148,10 +222,17 @@ fn line_outs_reach_full_scale_before_their_rails() {
 fn outputs_reach_full_scale_at_most_just_below_clipping() {
     // Headphone outs at full volume and power amps at full scale sit just under their rails,
     // at most 1.5 dB below: full scale is the device's maximum.
-    for d in factory().outputs().filter(|d| d.category != Category::LineOut) {
+    for d in factory()
+        .outputs()
+        .filter(|d| d.category != Category::LineOut)
+    {
         let v_fs = full_scale_peak(value(d, "ref_level") + value(d, "gain"));
         let v_clip = value(d, "v_clip");
-        assert!(v_fs <= v_clip && v_fs >= v_clip * 10f64.powf(-1.5 / 20.0), "{}: full scale {v_fs:.2} V, rails {v_clip} V", d.id);
+        assert!(
+            v_fs <= v_clip && v_fs >= v_clip * 10f64.powf(-1.5 / 20.0),
+            "{}: full scale {v_fs:.2} V, rails {v_clip} V",
+            d.id
+        );
     }
 }
 
@@ -160,7 +241,11 @@ fn qsc_gx3_gives_its_rated_power() {
     // 1.2 V rms sensitivity and 32.2 dB gain: 1.2 · 10^(32.2/20) = 48.9 V rms, 299 W into 8 Ω.
     let d = factory().get("qsc-gx3").cloned().unwrap();
     let v_rms = full_scale_peak(value(&d, "ref_level") + value(&d, "gain")) / 2f64.sqrt();
-    assert!((v_rms * v_rms / 8.0 - 300.0).abs() / 300.0 < 0.01, "{} W", v_rms * v_rms / 8.0);
+    assert!(
+        (v_rms * v_rms / 8.0 - 300.0).abs() / 300.0 < 0.01,
+        "{} W",
+        v_rms * v_rms / 8.0
+    );
     // Rails from the 8 Ω rating, current from the 4 Ω rating: V = √(2·300·8), I = √(2·425/4).
     assert!((value(&d, "v_clip") - (2.0 * 300.0 * 8.0f64).sqrt()).abs() < 0.05);
     assert!((value(&d, "i_max") / 1000.0 - (2.0 * 425.0 / 4.0f64).sqrt()).abs() < 0.01);
@@ -171,23 +256,52 @@ fn power_amps_look_like_power_amps() {
     // DESIGN §1: solid-state power amps have 0.01–0.1 Ω of output impedance and swing their
     // rails into 8 Ω before the current limit bites; tube amps have ohms and clip like tubes.
     // Either way the rails reach speaker level (10–50 V).
-    let tube = ClipShape::ALL.iter().position(|c| *c == ClipShape::Tube).unwrap() as f64;
-    for d in factory().outputs().filter(|d| d.category == Category::SpeakerOut) {
-        let (z_out, v_clip, i_max_a) = (value(d, "z_out"), value(d, "v_clip"), value(d, "i_max") / 1000.0);
+    let tube = ClipShape::ALL
+        .iter()
+        .position(|c| *c == ClipShape::Tube)
+        .unwrap() as f64;
+    for d in factory()
+        .outputs()
+        .filter(|d| d.category == Category::SpeakerOut)
+    {
+        let (z_out, v_clip, i_max_a) = (
+            value(d, "z_out"),
+            value(d, "v_clip"),
+            value(d, "i_max") / 1000.0,
+        );
         if value(d, "clip_shape") == tube {
-            assert!((1.0..=10.0).contains(&z_out), "{}: tube amp with {z_out} Ω", d.id);
+            assert!(
+                (1.0..=10.0).contains(&z_out),
+                "{}: tube amp with {z_out} Ω",
+                d.id
+            );
         } else {
-            assert!((0.01..=0.1).contains(&z_out), "{}: solid-state amp with {z_out} Ω", d.id);
-            assert!(i_max_a >= v_clip / (8.0 + z_out), "{}: {i_max_a} A cannot swing {v_clip} V into 8 Ω", d.id);
+            assert!(
+                (0.01..=0.1).contains(&z_out),
+                "{}: solid-state amp with {z_out} Ω",
+                d.id
+            );
+            assert!(
+                i_max_a >= v_clip / (8.0 + z_out),
+                "{}: {i_max_a} A cannot swing {v_clip} V into 8 Ω",
+                d.id
+            );
         }
-        assert!(v_clip / 2f64.sqrt() >= 10.0, "{}: {v_clip} V peak is not speaker level", d.id);
+        assert!(
+            v_clip / 2f64.sqrt() >= 10.0,
+            "{}: {v_clip} V peak is not speaker level",
+            d.id
+        );
     }
 }
 
 #[test]
 fn thiele_small_peaks_are_recomputed_from_the_datasheet() {
     let lib = factory();
-    let ts: Vec<(&Device, ThieleSmall)> = lib.loads().filter_map(|d| d.thiele_small.map(|t| (d, t))).collect();
+    let ts: Vec<(&Device, ThieleSmall)> = lib
+        .loads()
+        .filter_map(|d| d.thiele_small.map(|t| (d, t)))
+        .collect();
     assert!(ts.len() >= 8, "{} Thiele–Small loads", ts.len());
     for (d, t) in ts {
         // At fs the motional branch is purely resistive: Res = Re·Qms/Qes, in series with Re
@@ -196,7 +310,11 @@ fn thiele_small_peaks_are_recomputed_from_the_datasheet() {
         let x_le = 2.0 * std::f64::consts::PI * t.fs * t.le_mh.unwrap_or(0.0) * 1e-3;
         let z_fs = ((t.re + res).powi(2) + x_le.powi(2)).sqrt();
         let z_peak = value(d, "z_peak");
-        assert!((z_peak - z_fs).abs() / z_fs < 0.01, "{}: z_peak {z_peak} Ω vs |Z(fs)| {z_fs:.2} Ω", d.id);
+        assert!(
+            (z_peak - z_fs).abs() / z_fs < 0.01,
+            "{}: z_peak {z_peak} Ω vs |Z(fs)| {z_fs:.2} Ω",
+            d.id
+        );
         assert_eq!(value(d, "z_load"), t.re, "{}", d.id);
         assert_eq!(value(d, "f_res"), t.fs, "{}", d.id);
         assert_eq!(value(d, "q_res"), t.qms, "{}", d.id);
@@ -215,7 +333,12 @@ fn headphone_sensitivity_per_milliwatt_becomes_per_volt() {
         // 1 mW into Z is √(Z/1000) V, so 1 V is 1000/Z mW: sens_V = sens_mW + 10·log10(1000/Z).
         let z = value(d, "z_load");
         let expected = d.sens_mw.unwrap() + 10.0 * (1000.0 / z).log10();
-        assert!((value(d, "sens") - expected).abs() < 1e-9, "{}: {} vs {expected}", d.id, value(d, "sens"));
+        assert!(
+            (value(d, "sens") - expected).abs() < 1e-9,
+            "{}: {} vs {expected}",
+            d.id,
+            value(d, "sens")
+        );
     }
     // The HD 600: 97 dB/mW at 300 Ω is 97 + 10·log10(3.333) = 102.23 dB/V.
     let hd600 = lib.get("sennheiser-hd-600").unwrap();
@@ -233,10 +356,17 @@ fn sensitivity_at_a_voltage_gives_that_spl() {
         let spl = match d.category.load_kind().unwrap() {
             LoadKind::Headphones => sens + 20.0 * at.v_rms.log10(),
             LoadKind::PassiveSpeaker => sens + 10.0 * (at.v_rms * at.v_rms / z).log10(),
-            LoadKind::ActiveSpeaker => sens + 20.0 * (at.v_rms / (0.6f64.sqrt() * 10f64.powf(4.0 / 20.0))).log10(),
+            LoadKind::ActiveSpeaker => {
+                sens + 20.0 * (at.v_rms / (0.6f64.sqrt() * 10f64.powf(4.0 / 20.0))).log10()
+            }
             LoadKind::LineInput => unreachable!("a line input has no sensitivity"),
         };
-        assert!((spl - at.db_spl).abs() < 1e-6, "{}: {spl} dB SPL vs {} published", d.id, at.db_spl);
+        assert!(
+            (spl - at.db_spl).abs() < 1e-6,
+            "{}: {spl} dB SPL vs {} published",
+            d.id,
+            at.db_spl
+        );
     }
     // Genelec's −6 dBu for 100 dB SPL is 110 dB SPL for +4 dBu.
     assert!((value(lib.get("genelec-8020b").unwrap(), "sens") - 110.0).abs() < 0.01);
@@ -255,8 +385,14 @@ fn applying_a_device_sets_its_side_and_keeps_the_other() {
     assert!(s.balanced);
     assert_eq!(s.load, LoadKind::Headphones);
     assert_eq!(s.z_load, 300.0);
-    assert_eq!(lib.matching(DeviceSide::Output, &s).map(|d| d.id.as_str()), Some("pro-line-out-plus24"));
-    assert_eq!(lib.matching(DeviceSide::Load, &s).map(|d| d.id.as_str()), Some("sennheiser-hd-600"));
+    assert_eq!(
+        lib.matching(DeviceSide::Output, &s).map(|d| d.id.as_str()),
+        Some("pro-line-out-plus24")
+    );
+    assert_eq!(
+        lib.matching(DeviceSide::Load, &s).map(|d| d.id.as_str()),
+        Some("sennheiser-hd-600")
+    );
     // A value that went through the host's 32-bit parameter still matches…
     s.z_out = (s.z_out as f32) as f64 * (1.0 + 1e-7);
     assert!(lib.get("pro-line-out-plus24").unwrap().matches(&s));
@@ -273,7 +409,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("outpath-devices-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("outpath-devices-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -322,13 +459,20 @@ fn problem_for<'a>(lib: &'a Library, file: &str) -> &'a LoadProblem {
     lib.problems
         .iter()
         .find(|p| p.file.file_name().is_some_and(|f| f == file))
-        .unwrap_or_else(|| panic!("no problem reported for {file}:\n{}", problems_text(&lib.problems)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no problem reported for {file}:\n{}",
+                problems_text(&lib.problems)
+            )
+        })
 }
 
 #[test]
 fn good_user_files_load_beside_the_factory() {
     let dir = TempDir::new("good");
-    dir.write("amp.toml", GOOD_AMP_TOML).write("phones.JSON", GOOD_PHONES_JSON).write("readme.txt", "not a device");
+    dir.write("amp.toml", GOOD_AMP_TOML)
+        .write("phones.JSON", GOOD_PHONES_JSON)
+        .write("readme.txt", "not a device");
     let lib = Library::load(Some(dir.path()));
     assert!(lib.problems.is_empty(), "{}", problems_text(&lib.problems));
     assert_eq!(lib.devices.len(), factory().devices.len() + 2);
@@ -336,7 +480,10 @@ fn good_user_files_load_beside_the_factory() {
     assert_eq!(amp.side(), DeviceSide::Output);
     let mut s = Settings::default();
     amp.apply(&mut s);
-    assert_eq!((s.output, s.z_out, s.v_clip, s.clip_shape), (OutputKind::Speaker, 0.1, 40.0, ClipShape::Soft));
+    assert_eq!(
+        (s.output, s.z_out, s.v_clip, s.clip_shape),
+        (OutputKind::Speaker, 0.1, 40.0, ClipShape::Soft)
+    );
     let phones = lib.get("my-phones").unwrap();
     // 100 dB/mW at 32 Ω: 100 + 10·log10(1000/32) = 114.95 dB/V.
     assert!((value(phones, "sens") - (100.0 + 10.0 * (1000.0f64 / 32.0).log10())).abs() < 1e-9);
@@ -354,23 +501,74 @@ fn missing_user_folder_is_no_problem() {
 fn broken_user_files_are_reported_by_file_and_field() {
     let dir = TempDir::new("broken");
     dir.write("good.toml", GOOD_AMP_TOML)
-        .write("bad-syntax.toml", "id = \"x\"\nname = \"X\"\n[set]\nz_out = 12 ohm\n")
-        .write("bad-syntax.json", "{ \"id\": \"y\",\n  \"name\": \"Y\"\n  \"category\": \"line-out\" }")
-        .write("unknown-id.toml", &GOOD_AMP_TOML.replace("my-amp", "unknown").replace("v_clip = 40", "zout = 40"))
-        .write("out-of-range.toml", &GOOD_AMP_TOML.replace("my-amp", "range").replace("z_out = \"0.1 Ω\"", "z_out = 5000"))
-        .write("wrong-side.toml", &GOOD_AMP_TOML.replace("my-amp", "side").replace("v_clip = 40", "z_load = 8"))
-        .write("duplicate.json", &GOOD_PHONES_JSON.replace("my-phones", "sennheiser-hd-600"))
-        .write("other-amp.toml", &GOOD_AMP_TOML.replace("My amp", "Another amp"))
-        .write("bad-category.toml", &GOOD_AMP_TOML.replace("my-amp", "cat").replace("speaker-out", "speaker"))
-        .write("missing-id.toml", &GOOD_AMP_TOML.replace("id = \"my-amp\"", ""))
-        .write("bad-type.json", &GOOD_PHONES_JSON.replace("\"z_load\": 32", "\"z_load\": [32]"))
-        .write("wrong-kind.toml", &GOOD_AMP_TOML.replace("my-amp", "kind").replace("output = \"Speaker\"", "output = \"Line\""));
+        .write(
+            "bad-syntax.toml",
+            "id = \"x\"\nname = \"X\"\n[set]\nz_out = 12 ohm\n",
+        )
+        .write(
+            "bad-syntax.json",
+            "{ \"id\": \"y\",\n  \"name\": \"Y\"\n  \"category\": \"line-out\" }",
+        )
+        .write(
+            "unknown-id.toml",
+            &GOOD_AMP_TOML
+                .replace("my-amp", "unknown")
+                .replace("v_clip = 40", "zout = 40"),
+        )
+        .write(
+            "out-of-range.toml",
+            &GOOD_AMP_TOML
+                .replace("my-amp", "range")
+                .replace("z_out = \"0.1 Ω\"", "z_out = 5000"),
+        )
+        .write(
+            "wrong-side.toml",
+            &GOOD_AMP_TOML
+                .replace("my-amp", "side")
+                .replace("v_clip = 40", "z_load = 8"),
+        )
+        .write(
+            "duplicate.json",
+            &GOOD_PHONES_JSON.replace("my-phones", "sennheiser-hd-600"),
+        )
+        .write(
+            "other-amp.toml",
+            &GOOD_AMP_TOML.replace("My amp", "Another amp"),
+        )
+        .write(
+            "bad-category.toml",
+            &GOOD_AMP_TOML
+                .replace("my-amp", "cat")
+                .replace("speaker-out", "speaker"),
+        )
+        .write(
+            "missing-id.toml",
+            &GOOD_AMP_TOML.replace("id = \"my-amp\"", ""),
+        )
+        .write(
+            "bad-type.json",
+            &GOOD_PHONES_JSON.replace("\"z_load\": 32", "\"z_load\": [32]"),
+        )
+        .write(
+            "wrong-kind.toml",
+            &GOOD_AMP_TOML
+                .replace("my-amp", "kind")
+                .replace("output = \"Speaker\"", "output = \"Line\""),
+        );
     let lib = Library::load(Some(dir.path()));
 
     // The factory and the good file are all there; nothing else got in.
-    assert_eq!(lib.devices.len(), factory().devices.len() + 1, "{}", problems_text(&lib.problems));
+    assert_eq!(
+        lib.devices.len(),
+        factory().devices.len() + 1,
+        "{}",
+        problems_text(&lib.problems)
+    );
     assert_eq!(lib.get("my-amp").unwrap().name, "My amp");
-    assert_eq!(lib.get("sennheiser-hd-600").unwrap().name, "Sennheiser HD 600");
+    assert_eq!(
+        lib.get("sennheiser-hd-600").unwrap().name,
+        "Sennheiser HD 600"
+    );
     assert_eq!(lib.problems.len(), 11, "{}", problems_text(&lib.problems));
 
     let expect = |file: &str, field: Option<&str>, words: &[&str]| {
@@ -385,24 +583,67 @@ fn broken_user_files_are_reported_by_file_and_field() {
             assert!(text.contains(w), "'{w}' not in: {text}");
         }
     };
-    expect("bad-syntax.toml", Some("set.z_out"), &["not valid TOML", "line 4"]);
+    expect(
+        "bad-syntax.toml",
+        Some("set.z_out"),
+        &["not valid TOML", "line 4"],
+    );
     expect("bad-syntax.json", None, &["not valid JSON", "line 3"]);
-    expect("unknown-id.toml", Some("set.zout"), &["unknown parameter id 'zout'"]);
-    expect("out-of-range.toml", Some("set.z_out"), &["z_out = 5000 Ω is out of range (0.001 … 2000 Ω)"]);
-    expect("wrong-side.toml", Some("set.z_load"), &["z_load belongs to the load", "speaker-out"]);
-    expect("duplicate.json", Some("id"), &["'sennheiser-hd-600' is already taken by the factory device \"Sennheiser HD 600\""]);
-    expect("other-amp.toml", Some("id"), &["'my-amp' is already taken by \"My amp\""]);
-    expect("bad-category.toml", Some("category"), &["unknown category 'speaker'", "speaker-out"]);
+    expect(
+        "unknown-id.toml",
+        Some("set.zout"),
+        &["unknown parameter id 'zout'"],
+    );
+    expect(
+        "out-of-range.toml",
+        Some("set.z_out"),
+        &["z_out = 5000 Ω is out of range (0.001 … 2000 Ω)"],
+    );
+    expect(
+        "wrong-side.toml",
+        Some("set.z_load"),
+        &["z_load belongs to the load", "speaker-out"],
+    );
+    expect(
+        "duplicate.json",
+        Some("id"),
+        &["'sennheiser-hd-600' is already taken by the factory device \"Sennheiser HD 600\""],
+    );
+    expect(
+        "other-amp.toml",
+        Some("id"),
+        &["'my-amp' is already taken by \"My amp\""],
+    );
+    expect(
+        "bad-category.toml",
+        Some("category"),
+        &["unknown category 'speaker'", "speaker-out"],
+    );
     expect("missing-id.toml", Some("id"), &["missing"]);
     expect("bad-type.json", Some("set.z_load"), &["invalid type"]);
-    expect("wrong-kind.toml", Some("set.output"), &["output = Line does not fit the category speaker-out"]);
+    expect(
+        "wrong-kind.toml",
+        Some("set.output"),
+        &["output = Line does not fit the category speaker-out"],
+    );
 }
 
 #[test]
 fn problem_names_file_field_and_reason_on_one_line() {
-    let p = LoadProblem { file: PathBuf::from("/tmp/amp.toml"), field: Some("set.z_out".into()), message: "z_out = 5000 Ω is out of range (0.001 … 2000 Ω)".into() };
-    assert_eq!(p.to_string(), "/tmp/amp.toml: field set.z_out: z_out = 5000 Ω is out of range (0.001 … 2000 Ω)");
-    let whole = LoadProblem { file: PathBuf::from("/tmp/amp.json"), field: None, message: "not valid JSON".into() };
+    let p = LoadProblem {
+        file: PathBuf::from("/tmp/amp.toml"),
+        field: Some("set.z_out".into()),
+        message: "z_out = 5000 Ω is out of range (0.001 … 2000 Ω)".into(),
+    };
+    assert_eq!(
+        p.to_string(),
+        "/tmp/amp.toml: field set.z_out: z_out = 5000 Ω is out of range (0.001 … 2000 Ω)"
+    );
+    let whole = LoadProblem {
+        file: PathBuf::from("/tmp/amp.json"),
+        field: None,
+        message: "not valid JSON".into(),
+    };
     assert_eq!(whole.to_string(), "/tmp/amp.json: not valid JSON");
 }
 
@@ -429,7 +670,8 @@ load = "Passive speaker"
     let e = Device::from_toml_str(&ts.replace("qes = 0.4", "q = 0.4")).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("thiele_small"), "{e}");
     // A headphone figure per milliwatt on a speaker is refused.
-    let e = Device::from_toml_str(&ts.replace("thiele_small", "sens_mw = 90\nthiele_small")).unwrap_err();
+    let e = Device::from_toml_str(&ts.replace("thiele_small", "sens_mw = 90\nthiele_small"))
+        .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("sens_mw"), "{e}");
 }
 
@@ -437,15 +679,30 @@ load = "Passive speaker"
 fn a_device_survives_a_round_trip_through_json_and_toml() {
     // serde_json may read a float back one ulp off, so values compare as settings do.
     let same = |a: &Device, b: &Device| {
-        (a.id == b.id && a.name == b.name && a.category == b.category && a.source == b.source && a.notes == b.notes)
+        (a.id == b.id
+            && a.name == b.name
+            && a.category == b.category
+            && a.source == b.source
+            && a.notes == b.notes)
             && a.set.keys().eq(b.set.keys())
-            && a.values().iter().zip(b.values()).all(|((p, x), (_, y))| outpath::devices::same_value(p, *x, y))
+            && a.values()
+                .iter()
+                .zip(b.values())
+                .all(|((p, x), (_, y))| outpath::devices::same_value(p, *x, y))
     };
     for d in &factory().devices {
         let json = serde_json::to_string(d).unwrap();
-        assert!(same(&Device::from_json_str(&json).unwrap(), d), "{}\n{json}", d.id);
+        assert!(
+            same(&Device::from_json_str(&json).unwrap(), d),
+            "{}\n{json}",
+            d.id
+        );
         let toml = toml::to_string(d).unwrap();
-        assert!(same(&Device::from_toml_str(&toml).unwrap(), d), "{}\n{toml}", d.id);
+        assert!(
+            same(&Device::from_toml_str(&toml).unwrap(), d),
+            "{}\n{toml}",
+            d.id
+        );
     }
 }
 
@@ -466,5 +723,7 @@ l_coil = 0
     let d = Device::from_toml_str(text).unwrap();
     let mut s = Settings::default();
     d.apply(&mut s);
-    assert!(outpath::model::load::LoadCircuit::from_settings(&s).resonance.is_none());
+    assert!(outpath::model::load::LoadCircuit::from_settings(&s)
+        .resonance
+        .is_none());
 }

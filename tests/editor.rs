@@ -75,7 +75,12 @@ fn allocations_in(f: impl FnOnce()) -> u64 {
 fn the_feed_neither_blocks_nor_allocates_when_the_editor_stops_reading() {
     let (mut tx, rx) = feed();
     rx.set_open(true);
-    let meters = outpath::dsp::meters::Meters { samples: 8 * 64, host_samples: 64, peak_v: 1.0, ..Default::default() };
+    let meters = outpath::dsp::meters::Meters {
+        samples: 8 * 64,
+        host_samples: 64,
+        peak_v: 1.0,
+        ..Default::default()
+    };
     let settings = outpath::model::Settings::default();
     // Warm up: the channel's slots exist from the start, but let every code path run once.
     for n in 0..4 * FEED_BLOCK {
@@ -93,7 +98,11 @@ fn the_feed_neither_blocks_nor_allocates_when_the_editor_stops_reading() {
     });
     assert_eq!(allocations, 0, "the audio side of the feed allocated");
     // A guard against a send that blocked (which would hang), not a speed test.
-    assert!(start.elapsed() < Duration::from_secs(120), "the audio side waited: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "the audio side waited: {:?}",
+        start.elapsed()
+    );
     assert!(tx.dropped() > 400);
     // The reader comes back: the meters are there, the channel still works.
     assert!(rx.take_meters(0).is_some());
@@ -120,10 +129,20 @@ fn ensure_display() {
             return None;
         }
         let n = (91..200)
-            .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists() && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            })
             .expect("a free X display number");
         let child = Command::new("Xvfb")
-            .args([format!(":{n}"), "-screen".into(), "0".into(), "1600x1000x24".into(), "-nolisten".into(), "tcp".into()])
+            .args([
+                format!(":{n}"),
+                "-screen".into(),
+                "0".into(),
+                "1600x1000x24".into(),
+                "-nolisten".into(),
+                "tcp".into(),
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -174,8 +193,17 @@ impl ParentWindow {
 
     /// Distinct pixel values in the window (its children included, as on screen).
     fn distinct_colours(&self, width: u16, height: u16) -> usize {
-        let image = self.conn.get_image(ImageFormat::Z_PIXMAP, self.id, 0, 0, width, height, !0).unwrap().reply().unwrap();
-        let mut seen: Vec<u32> = image.data.chunks_exact(4).map(|p| u32::from_le_bytes([p[0], p[1], p[2], 0])).collect();
+        let image = self
+            .conn
+            .get_image(ImageFormat::Z_PIXMAP, self.id, 0, 0, width, height, !0)
+            .unwrap()
+            .reply()
+            .unwrap();
+        let mut seen: Vec<u32> = image
+            .data
+            .chunks_exact(4)
+            .map(|p| u32::from_le_bytes([p[0], p[1], p[2], 0]))
+            .collect();
         seen.sort_unstable();
         seen.dedup();
         seen.len()
@@ -194,14 +222,26 @@ impl Drop for ParentWindow {
 // Bundles and process measurements
 
 fn bundle(var: &str, default: &str, how: &str) -> PathBuf {
-    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default));
-    assert!(path.is_file(), "{} missing (or set {var}); build it with:\n    {how}", path.display());
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default));
+    assert!(
+        path.is_file(),
+        "{} missing (or set {var}); build it with:\n    {how}",
+        path.display()
+    );
     path
 }
 
 fn release_bundle() -> &'static gui_host::Bundle {
     static B: OnceLock<&'static gui_host::Bundle> = OnceLock::new();
-    B.get_or_init(|| gui_host::load(&bundle("OUTPATH_CLAP", "target/bundled/Outpath.clap", "cargo xtask bundle outpath --release")))
+    B.get_or_init(|| {
+        gui_host::load(&bundle(
+            "OUTPATH_CLAP",
+            "target/bundled/Outpath.clap",
+            "cargo xtask bundle outpath --release",
+        ))
+    })
 }
 
 fn alloc_check_bundle() -> &'static gui_host::Bundle {
@@ -216,11 +256,15 @@ fn alloc_check_bundle() -> &'static gui_host::Bundle {
 }
 
 fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 fn open_files() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 fn rss_kib() -> u64 {
@@ -238,7 +282,11 @@ fn input_block(k: u64, len: usize, left: &mut [f32], right: &mut [f32]) {
     let mut rng = (k as u32).wrapping_mul(0x9E37_79B9) | 1;
     for n in 0..len {
         let t = (k as usize * len + n) as f64 / 48_000.0;
-        let level = if (t as u64).is_multiple_of(2) { 0.05 } else { 0.5 };
+        let level = if (t as u64).is_multiple_of(2) {
+            0.05
+        } else {
+            0.5
+        };
         rng ^= rng << 13;
         rng ^= rng >> 17;
         rng ^= rng << 5;
@@ -263,7 +311,12 @@ fn pump(instances: &[&Instance], time: Duration) {
 
 /// Processes `with_editor` and `reference` in lock step on an audio thread until told to stop;
 /// returns (blocks, blocks whose outputs differed, non-finite samples).
-fn spawn_audio(with_editor: Arc<Instance>, reference: Arc<Instance>, stop: Arc<AtomicBool>, blocks: Arc<AtomicU64>) -> std::thread::JoinHandle<(u64, u64, u64)> {
+fn spawn_audio(
+    with_editor: Arc<Instance>,
+    reference: Arc<Instance>,
+    stop: Arc<AtomicBool>,
+    blocks: Arc<AtomicU64>,
+) -> std::thread::JoinHandle<(u64, u64, u64)> {
     std::thread::spawn(move || {
         const LEN: usize = 480;
         let (mut al, mut ar) = (vec![0.0f32; LEN], vec![0.0f32; LEN]);
@@ -276,7 +329,12 @@ fn spawn_audio(with_editor: Arc<Instance>, reference: Arc<Instance>, stop: Arc<A
             br.copy_from_slice(&ar);
             with_editor.process(&mut al, &mut ar, (k * LEN as u64) as i64);
             reference.process(&mut bl, &mut br, (k * LEN as u64) as i64);
-            if al.iter().zip(&bl).chain(ar.iter().zip(&br)).any(|(a, b)| a.to_bits() != b.to_bits()) {
+            if al
+                .iter()
+                .zip(&bl)
+                .chain(ar.iter().zip(&br))
+                .any(|(a, b)| a.to_bits() != b.to_bits())
+            {
                 differ += 1;
             }
             non_finite += al.iter().chain(&ar).filter(|x| !x.is_finite()).count() as u64;
@@ -292,7 +350,11 @@ fn spawn_audio(with_editor: Arc<Instance>, reference: Arc<Instance>, stop: Arc<A
 }
 
 /// Opens and closes the editor of a processing instance `cycles` times; returns what it measured.
-fn open_close_while_processing(bundle: &'static gui_host::Bundle, cycles: usize, open_for: Duration) -> String {
+fn open_close_while_processing(
+    bundle: &'static gui_host::Bundle,
+    cycles: usize,
+    open_for: Duration,
+) -> String {
     let mut a = Instance::new(bundle, PLUGIN_ID);
     let mut b = Instance::new(bundle, PLUGIN_ID);
     a.activate(48_000.0, 1024);
@@ -324,7 +386,10 @@ fn open_close_while_processing(bundle: &'static gui_host::Bundle, cycles: usize,
         a.close_editor();
         drop(parent);
         pump(&[&a, &b], Duration::from_millis(60));
-        assert!(blocks.load(Ordering::SeqCst) > before, "the audio stopped while the editor was open (cycle {cycle})");
+        assert!(
+            blocks.load(Ordering::SeqCst) > before,
+            "the audio stopped while the editor was open (cycle {cycle})"
+        );
         if cycle == 1 {
             // After a first full cycle: whatever is made once (GL driver, fonts) exists now.
             baseline = Some((threads(), open_files(), rss_kib()));
@@ -340,16 +405,27 @@ fn open_close_while_processing(bundle: &'static gui_host::Bundle, cycles: usize,
         m1 / 1024
     );
     eprintln!("{report}");
-    assert!(colours.iter().all(|&c| c > 50), "the editor did not draw into its window: {report}");
+    assert!(
+        colours.iter().all(|&c| c > 50),
+        "the editor did not draw into its window: {report}"
+    );
     assert_eq!(non_finite, 0, "non-finite output: {report}");
-    assert_eq!(differ, 0, "the editor changed the audio in {differ} blocks: {report}");
+    assert_eq!(
+        differ, 0,
+        "the editor changed the audio in {differ} blocks: {report}"
+    );
     // One thread and a file of slack for the test harness starting the next test meanwhile; a
     // window that leaked its thread or its X connection would leave one per cycle.
     assert!(t1 <= t0 + 1, "threads leaked: {report}");
     assert!(f1 <= f0 + 1, "file descriptors leaked: {report}");
     // Each window makes a GL context, an egui context, fonts and an FFT: tens of MiB per window
     // if they leaked. A little growth is the allocator's and the driver's caches.
-    assert!(m1 < m0 + 48 * 1024, "memory grew by {} MiB over {} cycles: {report}", (m1 - m0) / 1024, cycles - 2);
+    assert!(
+        m1 < m0 + 48 * 1024,
+        "memory grew by {} MiB over {} cycles: {report}",
+        (m1 - m0) / 1024,
+        cycles - 2
+    );
     report
 }
 
@@ -391,20 +467,29 @@ fn the_window_size_and_the_scenarios_are_saved_with_the_session() {
     let a = Instance::new(bundle, PLUGIN_ID);
     let state = state_json(&a.save_state());
     let fields = &state["fields"];
-    let size: serde_json::Value = serde_json::from_str(fields["editor-state"].as_str().expect("editor-state saved")).unwrap();
-    assert_eq!((size["width"].as_u64(), size["height"].as_u64()), (Some(1280), Some(860)));
+    let size: serde_json::Value =
+        serde_json::from_str(fields["editor-state"].as_str().expect("editor-state saved")).unwrap();
+    assert_eq!(
+        (size["width"].as_u64(), size["height"].as_u64()),
+        (Some(1280), Some(860))
+    );
     assert!(fields["scenarios"].is_string(), "scenarios saved: {fields}");
 
     // A session saved after the user made the window larger and stored two scenarios.
     let mut edited = state.clone();
-    edited["fields"]["editor-state"] = serde_json::Value::String(r#"{"width":1500,"height":900}"#.into());
+    edited["fields"]["editor-state"] =
+        serde_json::Value::String(r#"{"width":1500,"height":900}"#.into());
     let slots = r#"{"active":"B","a":{"gain":-12.0,"load":3.0},"b":{"gain":0.0}}"#;
     edited["fields"]["scenarios"] = serde_json::Value::String(slots.into());
     let bytes = state_bytes(&edited);
 
     let b = Instance::new(bundle, PLUGIN_ID);
     b.load_state(&bytes);
-    assert_eq!(b.editor_size_while_open(), (1500, 900), "the host asks for the saved size before opening");
+    assert_eq!(
+        b.editor_size_while_open(),
+        (1500, 900),
+        "the host asks for the saved size before opening"
+    );
     let parent = ParentWindow::new(1500, 900);
     let (w, h) = b.open_editor(parent.id);
     assert_eq!((w, h), (1500, 900), "the editor opens at the saved size");
@@ -412,8 +497,16 @@ fn the_window_size_and_the_scenarios_are_saved_with_the_session() {
     b.close_editor();
     drop(parent);
     let again = state_json(&b.save_state());
-    let again_slots: serde_json::Value = serde_json::from_str(again["fields"]["scenarios"].as_str().unwrap()).unwrap();
-    assert_eq!(again_slots, serde_json::from_str::<serde_json::Value>(slots).unwrap());
-    let again_size: serde_json::Value = serde_json::from_str(again["fields"]["editor-state"].as_str().unwrap()).unwrap();
-    assert_eq!((again_size["width"].as_u64(), again_size["height"].as_u64()), (Some(1500), Some(900)));
+    let again_slots: serde_json::Value =
+        serde_json::from_str(again["fields"]["scenarios"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        again_slots,
+        serde_json::from_str::<serde_json::Value>(slots).unwrap()
+    );
+    let again_size: serde_json::Value =
+        serde_json::from_str(again["fields"]["editor-state"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (again_size["width"].as_u64(), again_size["height"].as_u64()),
+        (Some(1500), Some(900))
+    );
 }

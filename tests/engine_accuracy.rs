@@ -12,7 +12,10 @@ fn impulse_response(s: &Settings, fs: f64, n: usize) -> (Vec<f64>, usize) {
     let mut x = vec![0.0f32; n];
     x[0] = IMPULSE as f32;
     let (y, e) = render(s, fs, &x);
-    (y.iter().map(|&v| v as f64 / IMPULSE).collect(), e.latency_samples())
+    (
+        y.iter().map(|&v| v as f64 / IMPULSE).collect(),
+        e.latency_samples(),
+    )
 }
 
 /// Worst |measured − predicted| in dB over 20 Hz … `f_hi`, with its frequency.
@@ -132,7 +135,11 @@ fn grid() -> Vec<(&'static str, Settings)> {
 fn measured_response_matches_the_circuit() {
     let mut report = Vec::new();
     let mut worst_all: (f64, f64, &str, f64) = (0.0, 0.0, "", 0.0);
-    for (fs, f_hi) in [(48_000.0, 20_000.0), (96_000.0, 20_000.0), (44_100.0, 18_000.0)] {
+    for (fs, f_hi) in [
+        (48_000.0, 20_000.0),
+        (96_000.0, 20_000.0),
+        (44_100.0, 18_000.0),
+    ] {
         for (name, s) in grid() {
             let (err, f) = worst_error(&s, fs, f_hi);
             report.push(format!("{fs} Hz  {name}: worst {err:.4} dB at {f:.0} Hz"));
@@ -142,7 +149,10 @@ fn measured_response_matches_the_circuit() {
         }
     }
     eprintln!("{}", report.join("\n"));
-    eprintln!("worst: {:.4} dB at {:.0} Hz, {} @ {} Hz", worst_all.0, worst_all.1, worst_all.2, worst_all.3);
+    eprintln!(
+        "worst: {:.4} dB at {:.0} Hz, {} @ {} Hz",
+        worst_all.0, worst_all.1, worst_all.2, worst_all.3
+    );
     assert!(worst_all.0 < 0.1, "{}", report.join("\n"));
 }
 
@@ -151,8 +161,16 @@ fn ideal_connection_returns_the_input_delayed_by_the_latency() {
     for fs in [44_100.0, 48_000.0, 96_000.0] {
         let n = 1 << 17;
         let (h, latency) = impulse_response(&ideal(), fs, n);
-        let peak = h.iter().enumerate().fold((0, 0.0f64), |a, (i, v)| if v.abs() > a.1 { (i, v.abs()) } else { a });
-        assert_eq!(peak.0, latency, "{fs} Hz: impulse peaks at {} but latency is {latency}", peak.0);
+        let peak =
+            h.iter().enumerate().fold(
+                (0, 0.0f64),
+                |a, (i, v)| if v.abs() > a.1 { (i, v.abs()) } else { a },
+            );
+        assert_eq!(
+            peak.0, latency,
+            "{fs} Hz: impulse peaks at {} but latency is {latency}",
+            peak.0
+        );
         let spec = spectrum(&h);
         let f_hi = if fs < 48_000.0 { 18_000.0 } else { 20_000.0 };
         for f in log_freqs(20.0, f_hi, 200) {
@@ -165,10 +183,16 @@ fn ideal_connection_returns_the_input_delayed_by_the_latency() {
 
 #[test]
 fn latency_is_reported_for_every_rate() {
-    for fs in [8_000.0, 22_050.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0, 384_000.0, 768_000.0] {
+    for fs in [
+        8_000.0, 22_050.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0, 384_000.0, 768_000.0,
+    ] {
         let n = 8192;
         let (h, latency) = impulse_response(&ideal(), fs, n);
-        let peak = h.iter().enumerate().fold((0, 0.0f64), |a, (i, v)| if v.abs() > a.1 { (i, v.abs()) } else { a });
+        let peak =
+            h.iter().enumerate().fold(
+                (0, 0.0f64),
+                |a, (i, v)| if v.abs() > a.1 { (i, v.abs()) } else { a },
+            );
         assert_eq!(peak.0, latency, "{fs} Hz");
     }
 }

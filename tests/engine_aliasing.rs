@@ -45,7 +45,11 @@ fn driven_12_db_into_the_rails(shape: ClipShape) -> Settings {
 
 #[test]
 fn rails_do_not_alias() {
-    for (shape, limit) in [(ClipShape::Soft, -80.0), (ClipShape::Tube, -80.0), (ClipShape::Hard, -60.0)] {
+    for (shape, limit) in [
+        (ClipShape::Soft, -80.0),
+        (ClipShape::Tube, -80.0),
+        (ClipShape::Hard, -60.0),
+    ] {
         let (db, f) = worst_alias(&driven_12_db_into_the_rails(shape));
         eprintln!("rails {shape:?}: worst alias {db:.1} dB at {f} Hz");
         assert!(db < limit, "{shape:?}: alias at {db:.1} dB, {f} Hz");

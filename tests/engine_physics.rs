@@ -44,7 +44,11 @@ fn rails_and_current_limit_hold() {
     // Into 8 Ω the stage cannot deliver 6 V: it would take 750 mA. The current holds at the limit.
     s.i_max = 100_000.0;
     let (_, m) = meters_for(&s, &sine(1.0, 100.0, FS, 24_000));
-    assert!(m.peak_v_int <= 6.0 && m.peak_v_int > 5.5 && m.rail_clips > 0, "{}", m.peak_v_int);
+    assert!(
+        m.peak_v_int <= 6.0 && m.peak_v_int > 5.5 && m.rail_clips > 0,
+        "{}",
+        m.peak_v_int
+    );
 }
 
 /// DESIGN §1, line out → line input: unity, clean, quiet.
@@ -173,7 +177,11 @@ fn speaker_out_into_passive_speaker_delivers_its_power() {
     let (_, m) = meters_for(&s, &sine(0.5, 1000.0, FS, 48_000));
     let v_peak = 0.5 * full_scale_peak_volts(18.0) * 10f64.powf(6.0 / 20.0) * 8.0 / 8.05;
     let p_expected = v_peak * v_peak / 2.0 / 8.0;
-    assert!((m.power() / p_expected - 1.0).abs() < 0.01, "{} vs {p_expected}", m.power());
+    assert!(
+        (m.power() / p_expected - 1.0).abs() < 0.01,
+        "{} vs {p_expected}",
+        m.power()
+    );
     assert!((m.v_rms() / (v_peak / 2f64.sqrt()) - 1.0).abs() < 0.01);
     assert!((m.i_rms() / (v_peak / 2f64.sqrt() / 8.0) - 1.0).abs() < 0.01);
     assert_eq!(m.rail_clips, 0);
@@ -214,7 +222,10 @@ fn speaker_out_into_line_input_overloads_the_receiver() {
     // What the receiver passes on never exceeds its maximum input: +24 dBu = 17.4 V peak.
     let drive = full_scale_peak_volts(18.0) * 10f64.powf(12.0 / 20.0);
     let max_heard = y.iter().fold(0.0f64, |a, &v| a.max(v.abs() as f64)) * drive;
-    assert!(max_heard <= 2f64.sqrt() * dbu_to_vrms(24.0) * 1.01, "{max_heard}");
+    assert!(
+        max_heard <= 2f64.sqrt() * dbu_to_vrms(24.0) * 1.01,
+        "{max_heard}"
+    );
 }
 
 #[test]
@@ -285,7 +296,9 @@ fn same_seed_gives_the_same_render_and_blocks_do_not_matter() {
     let mut pos = 0;
     let mut rng = 12345u64;
     while pos < y.len() {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let len = ((rng >> 33) % 700) as usize;
         let end = (pos + len).min(y.len());
         e.process(&mut [&mut y[pos..end]]);
@@ -346,7 +359,11 @@ fn output_never_exceeds_the_ceiling() {
         .collect();
     let (y, m) = meters_for(&s, &x);
     let limit = 10f32.powf(-6.0 / 20.0);
-    assert!(y.iter().all(|v| v.abs() <= limit), "{}", y.iter().fold(0.0f32, |a, v| a.max(v.abs())));
+    assert!(
+        y.iter().all(|v| v.abs() <= limit),
+        "{}",
+        y.iter().fold(0.0f32, |a, v| a.max(v.abs()))
+    );
     assert!(m.ceiling_events > 0);
 }
 
@@ -355,10 +372,19 @@ fn hostile_input_never_leaves_as_nan() {
     let s = Settings::default();
     let mut x = sine(0.5, 100.0, FS, 10_000);
     for i in (0..x.len()).step_by(97) {
-        x[i] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30, 1e-40][i % 6];
+        x[i] = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e30,
+            -1e30,
+            1e-40,
+        ][i % 6];
     }
     let (y, _) = render(&s, FS, &x);
-    assert!(y.iter().all(|v| v.is_finite() && (*v == 0.0 || v.abs() >= f32::MIN_POSITIVE)));
+    assert!(y
+        .iter()
+        .all(|v| v.is_finite() && (*v == 0.0 || v.abs() >= f32::MIN_POSITIVE)));
 }
 
 #[test]
@@ -367,16 +393,28 @@ fn switches_crossfade_without_clicks() {
     s.noise = -140.0;
     let mut e = Engine::new(FS, 1, 1, &s);
     let mut y = sine(0.3, 200.0, FS, 48_000);
-    let loads = [LoadKind::LineInput, LoadKind::Headphones, LoadKind::ActiveSpeaker, LoadKind::PassiveSpeaker];
+    let loads = [
+        LoadKind::LineInput,
+        LoadKind::Headphones,
+        LoadKind::ActiveSpeaker,
+        LoadKind::PassiveSpeaker,
+    ];
     for (i, chunk) in y.chunks_mut(4_800).enumerate() {
         s.load = loads[i % 4];
-        s.listen = if i % 3 == 0 { ListenMode::Matched } else { ListenMode::Electrical };
+        s.listen = if i % 3 == 0 {
+            ListenMode::Matched
+        } else {
+            ListenMode::Electrical
+        };
         e.set_settings(&s);
         e.process(&mut [chunk]);
     }
     // A 200 Hz sine of 0.3 moves at most 0.3·2π·200/48000 = 0.008 per sample; a switch that
     // jumped would move by the level difference (several dB of 0.3) in one sample.
-    let max_step = y.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
+    let max_step = y
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0f32, f32::max);
     assert!(max_step < 0.03, "{max_step}");
 }
 
@@ -398,13 +436,25 @@ fn automation_every_sample_is_smooth() {
         s.gain = -20.0 + 26.0 * t;
         s.cable_len = 100.0 * t;
         // DC-coupled, then a 10 µF capacitor that grows to 1000 µF (a jump the glide must smooth).
-        s.c_out = if t < 0.5 { 0.0 } else { 10.0 * 100f64.powf((t - 0.5) * 2.0) };
+        s.c_out = if t < 0.5 {
+            0.0
+        } else {
+            10.0 * 100f64.powf((t - 0.5) * 2.0)
+        };
         e.set_settings(&s);
         e.process(&mut [&mut y[i..i + 1]]);
     }
     assert!(y.iter().all(|v| v.is_finite()));
     // A 1 kHz sine of amplitude a moves at most 2π·1000/48000·a ≈ 0.13·a per sample; the
     // level here never exceeds 0.2 (unity gain at most).
-    let (at, max_step) = y.windows(2).enumerate().map(|(i, w)| (i, (w[1] - w[0]).abs())).fold((0, 0.0f32), |a, b| if b.1 > a.1 { b } else { a });
-    assert!(max_step < 0.2 * 0.131 * 1.2, "{max_step} at sample {at}: {:?}", &y[at.saturating_sub(3)..at + 4]);
+    let (at, max_step) = y
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| (i, (w[1] - w[0]).abs()))
+        .fold((0, 0.0f32), |a, b| if b.1 > a.1 { b } else { a });
+    assert!(
+        max_step < 0.2 * 0.131 * 1.2,
+        "{max_step} at sample {at}: {:?}",
+        &y[at.saturating_sub(3)..at + 4]
+    );
 }

@@ -44,7 +44,12 @@ fn split_args(args: Vec<String>) -> Result<(Options, Vec<String>), String> {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (a.clone(), None),
         };
-        let mut value = |name: &str| inline.clone().or_else(|| it.next()).ok_or_else(|| format!("{name} needs a value"));
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
         match flag.as_str() {
             "--source" => ours.source = Some(value("--source")?),
             "--load" => ours.load = Some(value("--load")?),
@@ -64,17 +69,27 @@ fn start_settings(o: &Options) -> Result<Option<Settings>, String> {
     }
     let mut s = Settings::default();
     let library = Library::load(outpath::devices::user_dir().as_deref());
-    for (id, side, flag) in [(&o.source, DeviceSide::Output, "--source"), (&o.load, DeviceSide::Load, "--load")] {
+    for (id, side, flag) in [
+        (&o.source, DeviceSide::Output, "--source"),
+        (&o.load, DeviceSide::Load, "--load"),
+    ] {
         let Some(id) = id else { continue };
         match library.get(id) {
             Some(d) if d.side() == side => d.apply(&mut s),
             Some(d) => return Err(format!("{flag}: '{id}' is a {} device", d.category.label())),
-            None => return Err(format!("{flag}: unknown device '{id}' (outpath devices lists them)")),
+            None => {
+                return Err(format!(
+                    "{flag}: unknown device '{id}' (outpath devices lists them)"
+                ))
+            }
         }
     }
     for item in &o.set {
-        let (id, value) = item.split_once('=').ok_or_else(|| format!("--set {item}: expected ID=VALUE"))?;
-        s.set_text(id.trim(), value).map_err(|e| format!("--set {item}: {e}"))?;
+        let (id, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--set {item}: expected ID=VALUE"))?;
+        s.set_text(id.trim(), value)
+            .map_err(|e| format!("--set {item}: {e}"))?;
     }
     Ok(Some(s))
 }
@@ -97,7 +112,9 @@ fn main() {
     }
     outpath::standalone::TEST_SIGNAL.store(options.test_signal, Ordering::Relaxed);
     if let Some(path) = options.layout_file {
-        *outpath::standalone::LAYOUT_FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(path.into());
+        *outpath::standalone::LAYOUT_FILE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(path.into());
     }
     if !nice_export_standalone_with_args::<Outpath, _>(args) {
         std::process::exit(1);

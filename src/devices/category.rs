@@ -72,7 +72,11 @@ impl Category {
     }
 
     pub fn side(self) -> DeviceSide {
-        if self.output_kind().is_some() { DeviceSide::Output } else { DeviceSide::Load }
+        if self.output_kind().is_some() {
+            DeviceSide::Output
+        } else {
+            DeviceSide::Load
+        }
     }
 
     /// The output type an output device must set; None for loads.
@@ -99,7 +103,10 @@ impl Category {
 
     /// Speakers are heard from a distance, so their presets may set the listening distance.
     pub fn is_speaker(self) -> bool {
-        matches!(self, Category::ActiveSpeaker | Category::PassiveSpeaker | Category::GuitarCab)
+        matches!(
+            self,
+            Category::ActiveSpeaker | Category::PassiveSpeaker | Category::GuitarCab
+        )
     }
 
     /// Whether a device of this category may set parameter `p`: outputs set the source and the
@@ -120,7 +127,11 @@ mod tests {
     #[test]
     fn every_category_is_one_side() {
         for c in Category::ALL {
-            assert!(c.output_kind().is_some() != c.load_kind().is_some(), "{}", c.id());
+            assert!(
+                c.output_kind().is_some() != c.load_kind().is_some(),
+                "{}",
+                c.id()
+            );
             let json = serde_json::to_string(&c).unwrap();
             assert_eq!(json, format!("\"{}\"", c.id()));
         }
@@ -128,10 +139,17 @@ mod tests {
 
     #[test]
     fn sides_own_their_parameters() {
-        let (z_out, cable, z_load, distance) = (spec("z_out").unwrap(), spec("cable_len").unwrap(), spec("z_load").unwrap(), spec("distance").unwrap());
+        let (z_out, cable, z_load, distance) = (
+            spec("z_out").unwrap(),
+            spec("cable_len").unwrap(),
+            spec("z_load").unwrap(),
+            spec("distance").unwrap(),
+        );
         assert!(Category::LineOut.may_set(z_out) && Category::LineOut.may_set(cable));
         assert!(!Category::LineOut.may_set(z_load) && !Category::Headphones.may_set(z_out));
-        assert!(Category::PassiveSpeaker.may_set(distance) && !Category::Headphones.may_set(distance));
+        assert!(
+            Category::PassiveSpeaker.may_set(distance) && !Category::Headphones.may_set(distance)
+        );
         assert!(!Category::SpeakerOut.may_set(spec("listen").unwrap()));
     }
 }

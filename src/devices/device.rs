@@ -75,10 +75,19 @@ impl SetValue {
                 let p = spec(id).ok_or_else(|| SettingError::UnknownId(id.to_string()))?;
                 if !matches!(p.kind, ParamKind::Toggle { .. }) {
                     let expected = match p.kind {
-                        ParamKind::Choice { options, .. } => format!("one of: {}", options.join(", ")),
-                        _ => format!("a number in {}", if p.unit.is_empty() { "no unit" } else { p.unit }),
+                        ParamKind::Choice { options, .. } => {
+                            format!("one of: {}", options.join(", "))
+                        }
+                        _ => format!(
+                            "a number in {}",
+                            if p.unit.is_empty() { "no unit" } else { p.unit }
+                        ),
                     };
-                    return Err(SettingError::BadText { id: p.id, text: b.to_string(), expected });
+                    return Err(SettingError::BadText {
+                        id: p.id,
+                        text: b.to_string(),
+                        expected,
+                    });
                 }
                 s.set(id, f64::from(u8::from(*b)))
             }
@@ -151,7 +160,12 @@ impl ThieleSmall {
     /// The load parameters these data stand for: z_load = Re, f_res = fs, q_res = Qms,
     /// z_peak = Re·(1 + Qms/Qes), l_coil = Le.
     pub fn parameters(&self) -> Vec<(&'static str, f64)> {
-        let mut p = vec![("z_load", self.re), ("f_res", self.fs), ("q_res", self.qms), ("z_peak", self.z_peak())];
+        let mut p = vec![
+            ("z_load", self.re),
+            ("f_res", self.fs),
+            ("q_res", self.qms),
+            ("z_peak", self.z_peak()),
+        ];
         if let Some(le) = self.le_mh {
             p.push(("l_coil", le));
         }
@@ -181,7 +195,10 @@ pub struct DeviceError {
 
 impl DeviceError {
     pub fn new(field: Option<&str>, message: impl Into<String>) -> DeviceError {
-        DeviceError { field: field.map(str::to_string), message: message.into() }
+        DeviceError {
+            field: field.map(str::to_string),
+            message: message.into(),
+        }
     }
 
     pub fn at(field: &str, message: impl Into<String>) -> DeviceError {
@@ -205,7 +222,11 @@ impl std::error::Error for DeviceError {}
 pub fn same_value(p: &ParamSpec, a: f64, b: f64) -> bool {
     match p.kind {
         ParamKind::Float { min, max, log, .. } => {
-            let span = if log { 0.0 } else { MATCH_TOLERANCE_OF_SPAN * (max - min) };
+            let span = if log {
+                0.0
+            } else {
+                MATCH_TOLERANCE_OF_SPAN * (max - min)
+            };
             (a - b).abs() <= MATCH_TOLERANCE_REL * a.abs().max(b.abs()) + span
         }
         ParamKind::Choice { .. } | ParamKind::Toggle { .. } => a.round() == b.round(),
@@ -218,7 +239,9 @@ pub fn is_kebab_case(id: &str) -> bool {
         && !id.starts_with('-')
         && !id.ends_with('-')
         && !id.contains("--")
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl Device {
@@ -228,7 +251,10 @@ impl Device {
 
     /// An archetype is a typical unit rather than a product with published figures.
     pub fn is_archetype(&self) -> bool {
-        self.source.trim_start().to_lowercase().starts_with("archetype")
+        self.source
+            .trim_start()
+            .to_lowercase()
+            .starts_with("archetype")
     }
 
     /// Writes the device's values into `s`; what it does not name keeps its value. Every device
@@ -245,10 +271,12 @@ impl Device {
     pub fn matches(&self, s: &Settings) -> bool {
         let mut mine = *s;
         self.apply(&mut mine);
-        self.set.keys().all(|id| match (spec(id), mine.get(id), s.get(id)) {
-            (Some(p), Some(a), Some(b)) => same_value(p, a, b),
-            _ => false,
-        })
+        self.set
+            .keys()
+            .all(|id| match (spec(id), mine.get(id), s.get(id)) {
+                (Some(p), Some(a), Some(b)) => same_value(p, a, b),
+                _ => false,
+            })
     }
 
     /// The values the device writes, in the order of the parameter table, in display units.
@@ -271,11 +299,18 @@ impl Device {
         let mut scratch = Settings::default();
         for (id, value) in &self.set {
             let field = format!("set.{id}");
-            let p = spec(id).ok_or_else(|| DeviceError::at(&field, SettingError::UnknownId(id.clone()).to_string()))?;
+            let p = spec(id).ok_or_else(|| {
+                DeviceError::at(&field, SettingError::UnknownId(id.clone()).to_string())
+            })?;
             if !self.category.may_set(p) {
-                return Err(DeviceError::at(&field, wrong_side_message(self.category, p)));
+                return Err(DeviceError::at(
+                    &field,
+                    wrong_side_message(self.category, p),
+                ));
             }
-            value.apply_to(&mut scratch, id).map_err(|e| DeviceError::at(&field, e.to_string()))?;
+            value
+                .apply_to(&mut scratch, id)
+                .map_err(|e| DeviceError::at(&field, e.to_string()))?;
         }
         self.check_kind(&scratch)?;
         // Thiele–Small first: the sensitivities convert at the z_load it gives.
@@ -303,18 +338,37 @@ impl Device {
 
     /// z_load = Re, f_res = fs, q_res = Qms, z_peak = Re·(1 + Qms/Qes), l_coil = Le.
     fn derive_thiele_small(&mut self, scratch: &mut Settings) -> Result<(), DeviceError> {
-        let Some(ts) = self.thiele_small else { return Ok(()) };
-        if !matches!(self.category, Category::PassiveSpeaker | Category::GuitarCab) {
-            return Err(DeviceError::at("thiele_small", "only speakers (passive-speaker, guitar-cab) take Thiele–Small data"));
+        let Some(ts) = self.thiele_small else {
+            return Ok(());
+        };
+        if !matches!(
+            self.category,
+            Category::PassiveSpeaker | Category::GuitarCab
+        ) {
+            return Err(DeviceError::at(
+                "thiele_small",
+                "only speakers (passive-speaker, guitar-cab) take Thiele–Small data",
+            ));
         }
-        for (name, v) in [("re", ts.re), ("fs", ts.fs), ("qms", ts.qms), ("qes", ts.qes)] {
+        for (name, v) in [
+            ("re", ts.re),
+            ("fs", ts.fs),
+            ("qms", ts.qms),
+            ("qes", ts.qes),
+        ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(DeviceError::at(&format!("thiele_small.{name}"), format!("{name} = {v} must be a positive number")));
+                return Err(DeviceError::at(
+                    &format!("thiele_small.{name}"),
+                    format!("{name} = {v} must be a positive number"),
+                ));
             }
         }
         if let Some(le) = ts.le_mh {
             if !(le.is_finite() && le >= 0.0) {
-                return Err(DeviceError::at("thiele_small.le_mh", format!("le_mh = {le} must be zero or positive")));
+                return Err(DeviceError::at(
+                    "thiele_small.le_mh",
+                    format!("le_mh = {le} must be zero or positive"),
+                ));
             }
         }
         for (id, v) in ts.parameters() {
@@ -332,15 +386,23 @@ impl Device {
 
     /// sens (dB SPL/V) = sens_mw + 10·log10(1000 / z_load).
     fn derive_sens_mw(&mut self, scratch: &mut Settings) -> Result<(), DeviceError> {
-        let Some(sens_mw) = self.sens_mw else { return Ok(()) };
+        let Some(sens_mw) = self.sens_mw else {
+            return Ok(());
+        };
         if !matches!(self.category, Category::Headphones | Category::Iem) {
             return Err(DeviceError::at("sens_mw", "only headphones and IEMs take a sensitivity per milliwatt; speakers use sens_at or set.sens"));
         }
         if !self.set.contains_key("z_load") {
-            return Err(DeviceError::at("sens_mw", "needs set.z_load: the nominal impedance the dB/mW figure converts with"));
+            return Err(DeviceError::at(
+                "sens_mw",
+                "needs set.z_load: the nominal impedance the dB/mW figure converts with",
+            ));
         }
         let sens = sens_db_per_volt(sens_mw, scratch.z_load);
-        let how = format!("{sens_mw} dB/mW at {} is {sens:.2} dB/V", fmt_value("z_load", scratch.z_load));
+        let how = format!(
+            "{sens_mw} dB/mW at {} is {sens:.2} dB/V",
+            fmt_value("z_load", scratch.z_load)
+        );
         self.put_derived(scratch, "sens", sens, "sens_mw", &how)
     }
 
@@ -348,21 +410,32 @@ impl Device {
     /// S_1V + 20·log10(V) with S_1V = sens + offset(load type, z_load), so
     /// sens = db_spl − 20·log10(v_rms) − offset, the offset read from the model at sens = 0.
     fn derive_sens_at(&mut self, scratch: &mut Settings) -> Result<(), DeviceError> {
-        let Some(at) = self.sens_at else { return Ok(()) };
+        let Some(at) = self.sens_at else {
+            return Ok(());
+        };
         if !(at.v_rms.is_finite() && at.v_rms > 0.0 && at.db_spl.is_finite()) {
-            return Err(DeviceError::at("sens_at", "needs a finite db_spl and a positive v_rms"));
+            return Err(DeviceError::at(
+                "sens_at",
+                "needs a finite db_spl and a positive v_rms",
+            ));
         }
         let mut probe = *scratch;
         probe.sens = 0.0;
         probe.distance = 1.0;
         let Some(offset) = spl_at_one_volt(&probe) else {
-            return Err(DeviceError::at("sens_at", "a line input has no transducer, so no sensitivity"));
+            return Err(DeviceError::at(
+                "sens_at",
+                "a line input has no transducer, so no sensitivity",
+            ));
         };
         if probe.load == LoadKind::PassiveSpeaker && !self.set.contains_key("z_load") {
             return Err(DeviceError::at("sens_at", "needs z_load (in set or from thiele_small): a speaker's SPL for a voltage depends on it"));
         }
         let sens = at.db_spl - 20.0 * at.v_rms.log10() - offset;
-        let how = format!("{} dB SPL at {} V rms is sens = {sens:.2} dB", at.db_spl, at.v_rms);
+        let how = format!(
+            "{} dB SPL at {} V rms is sens = {sens:.2} dB",
+            at.db_spl, at.v_rms
+        );
         self.put_derived(scratch, "sens", sens, "sens_at", &how)
     }
 
@@ -370,20 +443,34 @@ impl Device {
     /// category stands for.
     fn check_kind(&self, scratch: &Settings) -> Result<(), DeviceError> {
         let (id, expected, got) = match (self.category.output_kind(), self.category.load_kind()) {
-            (Some(k), _) => ("output", OUTPUT_NAMES[k as usize], OUTPUT_NAMES[scratch.output as usize]),
-            (_, Some(k)) => ("load", LOAD_NAMES[k as usize], LOAD_NAMES[scratch.load as usize]),
+            (Some(k), _) => (
+                "output",
+                OUTPUT_NAMES[k as usize],
+                OUTPUT_NAMES[scratch.output as usize],
+            ),
+            (_, Some(k)) => (
+                "load",
+                LOAD_NAMES[k as usize],
+                LOAD_NAMES[scratch.load as usize],
+            ),
             _ => unreachable!("every category is an output or a load"),
         };
         if !self.set.contains_key(id) {
             return Err(DeviceError::at(
                 &format!("set.{id}"),
-                format!("missing: a {} device must set {id} = \"{expected}\"", self.category.id()),
+                format!(
+                    "missing: a {} device must set {id} = \"{expected}\"",
+                    self.category.id()
+                ),
             ));
         }
         if got != expected {
             return Err(DeviceError::at(
                 &format!("set.{id}"),
-                format!("{id} = {got} does not fit the category {} (expected \"{expected}\")", self.category.id()),
+                format!(
+                    "{id} = {got} does not fit the category {} (expected \"{expected}\")",
+                    self.category.id()
+                ),
             ));
         }
         Ok(())
@@ -391,7 +478,14 @@ impl Device {
 
     /// Puts a derived value into `set`. If the file also sets that parameter, the two must
     /// agree (a validated device read back in passes again); out-of-range results are refused.
-    fn put_derived(&mut self, scratch: &mut Settings, id: &'static str, value: f64, from: &str, how: &str) -> Result<(), DeviceError> {
+    fn put_derived(
+        &mut self,
+        scratch: &mut Settings,
+        id: &'static str,
+        value: f64,
+        from: &str,
+        how: &str,
+    ) -> Result<(), DeviceError> {
         let p = spec(id).expect("derived ids are in the table");
         if !self.category.may_set(p) {
             return Err(DeviceError::at(from, wrong_side_message(self.category, p)));
@@ -401,7 +495,10 @@ impl Device {
             if !same_value(p, given, value) {
                 return Err(DeviceError::at(
                     &format!("set.{id}"),
-                    format!("{id} = {} disagrees with {from} ({how}); give it once", fmt_value(id, given)),
+                    format!(
+                        "{id} = {} disagrees with {from} ({how}); give it once",
+                        fmt_value(id, given)
+                    ),
                 ));
             }
             return Ok(());
@@ -418,7 +515,9 @@ const OUTPUT_NAMES: [&str; 3] = OutputKind::NAMES;
 const LOAD_NAMES: [&str; 4] = LoadKind::NAMES;
 
 fn fmt_value(id: &str, v: f64) -> String {
-    spec(id).map(|p| crate::model::settings::format_value(p, v)).unwrap_or_else(|| v.to_string())
+    spec(id)
+        .map(|p| crate::model::settings::format_value(p, v))
+        .unwrap_or_else(|| v.to_string())
 }
 
 fn wrong_side_message(category: Category, p: &ParamSpec) -> String {
@@ -457,7 +556,10 @@ mod tests {
             sens_mw: None,
             sens_at: None,
             thiele_small: None,
-            set: set.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            set: set
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         }
     }
 
@@ -488,25 +590,40 @@ mod tests {
         let mut s = Settings::default();
         assert!(SetValue::Flag(true).apply_to(&mut s, "balanced").is_ok());
         assert!(s.balanced);
-        assert!(matches!(SetValue::Flag(true).apply_to(&mut s, "z_out"), Err(SettingError::BadText { .. })));
+        assert!(matches!(
+            SetValue::Flag(true).apply_to(&mut s, "z_out"),
+            Err(SettingError::BadText { .. })
+        ));
     }
 
     #[test]
     fn sens_mw_converts_at_z_load() {
-        let mut d = headphones(&[("load", SetValue::Text("Headphones".into())), ("z_load", SetValue::Text("32 Ω".into()))]);
+        let mut d = headphones(&[
+            ("load", SetValue::Text("Headphones".into())),
+            ("z_load", SetValue::Text("32 Ω".into())),
+        ]);
         d.sens_mw = Some(100.0);
         let d = d.validated().unwrap();
         // 1 V into 32 Ω is 31.25 mW: +14.95 dB over the figure per mW.
-        assert_eq!(d.set.get("sens"), Some(&SetValue::Number(100.0 + 10.0 * 31.25f64.log10())));
+        assert_eq!(
+            d.set.get("sens"),
+            Some(&SetValue::Number(100.0 + 10.0 * 31.25f64.log10()))
+        );
         let mut no_z = headphones(&[("load", SetValue::Text("Headphones".into()))]);
         no_z.sens_mw = Some(100.0);
-        assert_eq!(no_z.validated().unwrap_err().field.as_deref(), Some("sens_mw"));
+        assert_eq!(
+            no_z.validated().unwrap_err().field.as_deref(),
+            Some("sens_mw")
+        );
     }
 
     #[test]
     fn derived_values_out_of_range_are_refused() {
         // 130 dB/mW at 8 Ω would be 151 dB/V, above the table's 130.
-        let mut d = headphones(&[("load", SetValue::Text("Headphones".into())), ("z_load", SetValue::Number(8.0))]);
+        let mut d = headphones(&[
+            ("load", SetValue::Text("Headphones".into())),
+            ("z_load", SetValue::Number(8.0)),
+        ]);
         d.sens_mw = Some(130.0);
         let e = d.validated().unwrap_err();
         assert_eq!(e.field.as_deref(), Some("sens_mw"));
@@ -515,9 +632,13 @@ mod tests {
 
     #[test]
     fn a_load_must_say_it_is_one() {
-        let e = headphones(&[("z_load", SetValue::Number(32.0))]).validated().unwrap_err();
+        let e = headphones(&[("z_load", SetValue::Number(32.0))])
+            .validated()
+            .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("set.load"));
-        let e = headphones(&[("load", SetValue::Text("Line input".into()))]).validated().unwrap_err();
+        let e = headphones(&[("load", SetValue::Text("Line input".into()))])
+            .validated()
+            .unwrap_err();
         assert!(e.message.contains("does not fit"), "{e}");
     }
 
@@ -525,7 +646,10 @@ mod tests {
     fn a_line_input_has_no_sensitivity() {
         let mut d = headphones(&[("load", SetValue::Text("Line input".into()))]);
         d.category = Category::LineInput;
-        d.sens_at = Some(SensAt { db_spl: 100.0, v_rms: 1.0 });
+        d.sens_at = Some(SensAt {
+            db_spl: 100.0,
+            v_rms: 1.0,
+        });
         assert_eq!(d.validated().unwrap_err().field.as_deref(), Some("sens_at"));
     }
 }

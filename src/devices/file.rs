@@ -29,7 +29,17 @@ impl Format {
 }
 
 /// The fields a device may have, in the order a reader expects them.
-const FIELDS: [&str; 9] = ["id", "name", "category", "source", "notes", "sens_mw", "sens_at", "thiele_small", "set"];
+const FIELDS: [&str; 9] = [
+    "id",
+    "name",
+    "category",
+    "source",
+    "notes",
+    "sens_mw",
+    "sens_at",
+    "thiele_small",
+    "set",
+];
 
 impl Device {
     /// Reads and validates one device written in TOML.
@@ -51,19 +61,30 @@ impl Device {
 /// Reads a file holding several devices as an array of tables `[[device]]` (the factory files),
 /// each one parsed and validated on its own; a problem's field is prefixed with the device's
 /// place in the file ("device[3].set.z_out").
-pub fn parse_collection(text: &str, format: Format) -> Result<Vec<Result<Device, DeviceError>>, DeviceError> {
+pub fn parse_collection(
+    text: &str,
+    format: Format,
+) -> Result<Vec<Result<Device, DeviceError>>, DeviceError> {
     let tree = parse_tree(text, format)?;
     let list = tree
         .get("device")
         .and_then(Value::as_array)
-        .ok_or_else(|| DeviceError::new(None, "a collection file holds its devices as [[device]] tables"))?;
+        .ok_or_else(|| {
+            DeviceError::new(
+                None,
+                "a collection file holds its devices as [[device]] tables",
+            )
+        })?;
     Ok(list
         .iter()
         .enumerate()
         .map(|(i, v)| {
             device_from_tree(v).map_err(|e| {
                 let place = format!("device[{i}]");
-                DeviceError { field: Some(e.field.map_or(place.clone(), |f| format!("{place}.{f}"))), message: e.message }
+                DeviceError {
+                    field: Some(e.field.map_or(place.clone(), |f| format!("{place}.{f}"))),
+                    message: e.message,
+                }
             })
         })
         .collect())
@@ -76,16 +97,32 @@ fn parse_tree(text: &str, format: Format) -> Result<Value, DeviceError> {
         Format::Toml => match toml::from_str::<toml::Table>(text) {
             Ok(table) => Ok(toml_to_json(toml::Value::Table(table))),
             Err(e) => {
-                let (line, column) = e.span().map(|s| line_and_column(text, s.start)).unwrap_or((1, 1));
-                let message = format!("not valid TOML (line {line}, column {column}): {}", e.message().trim());
-                Err(DeviceError { field: toml_key_on_line(text, line), message })
+                let (line, column) = e
+                    .span()
+                    .map(|s| line_and_column(text, s.start))
+                    .unwrap_or((1, 1));
+                let message = format!(
+                    "not valid TOML (line {line}, column {column}): {}",
+                    e.message().trim()
+                );
+                Err(DeviceError {
+                    field: toml_key_on_line(text, line),
+                    message,
+                })
             }
         },
         Format::Json => serde_json::from_str::<Value>(text).map_err(|e| {
             let what = e.to_string();
             // serde_json appends " at line L column C"; say it the same way as for TOML.
             let what = what.split(" at line ").next().unwrap_or(&what).to_string();
-            DeviceError::new(None, format!("not valid JSON (line {}, column {}): {what}", e.line(), e.column()))
+            DeviceError::new(
+                None,
+                format!(
+                    "not valid JSON (line {}, column {}): {what}",
+                    e.line(),
+                    e.column()
+                ),
+            )
         }),
     }
 }
@@ -96,11 +133,14 @@ fn toml_to_json(v: toml::Value) -> Value {
     match v {
         toml::Value::String(s) => Value::String(s),
         toml::Value::Integer(i) => Value::from(i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or_else(|| Value::String(f.to_string()), Value::Number),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f)
+            .map_or_else(|| Value::String(f.to_string()), Value::Number),
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
     }
 }
 
@@ -127,7 +167,11 @@ fn toml_key_on_line(text: &str, line: usize) -> Option<String> {
             if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
                 return None;
             }
-            return Some(if table.is_empty() { key.to_string() } else { format!("{table}.{key}") });
+            return Some(if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            });
         }
     }
     None
@@ -135,15 +179,24 @@ fn toml_key_on_line(text: &str, line: usize) -> Option<String> {
 
 /// Builds a device field by field, so that a wrong type is reported with the field it is in.
 fn device_from_tree(tree: &Value) -> Result<Device, DeviceError> {
-    let obj = tree
-        .as_object()
-        .ok_or_else(|| DeviceError::new(None, "a device is a table of fields: id, name, category, source, set"))?;
+    let obj = tree.as_object().ok_or_else(|| {
+        DeviceError::new(
+            None,
+            "a device is a table of fields: id, name, category, source, set",
+        )
+    })?;
     for key in obj.keys() {
         if key == "device" {
-            return Err(DeviceError::at(key, "one device per file: write its fields at the top level, not under [[device]]"));
+            return Err(DeviceError::at(
+                key,
+                "one device per file: write its fields at the top level, not under [[device]]",
+            ));
         }
         if !FIELDS.contains(&key.as_str()) {
-            return Err(DeviceError::at(key, format!("unknown field (a device has: {})", FIELDS.join(", "))));
+            return Err(DeviceError::at(
+                key,
+                format!("unknown field (a device has: {})", FIELDS.join(", ")),
+            ));
         }
     }
     let id = required(obj, "id")?;
@@ -151,7 +204,10 @@ fn device_from_tree(tree: &Value) -> Result<Device, DeviceError> {
     let category = required(obj, "category").map_err(|e| match obj.get("category") {
         Some(Value::String(c)) => DeviceError::at(
             "category",
-            format!("unknown category '{c}' (expected one of: {})", Category::ALL.map(Category::id).join(", ")),
+            format!(
+                "unknown category '{c}' (expected one of: {})",
+                Category::ALL.map(Category::id).join(", ")
+            ),
         ),
         _ => e,
     })?;
@@ -163,9 +219,14 @@ fn device_from_tree(tree: &Value) -> Result<Device, DeviceError> {
     let mut set = BTreeMap::new();
     for (id, v) in set_obj {
         // A TOML nan or inf arrives as text; hand it on as the number it is.
-        let value = match v.as_str().and_then(|t| t.parse::<f64>().ok()).filter(|f| !f.is_finite()) {
+        let value = match v
+            .as_str()
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|f| !f.is_finite())
+        {
             Some(non_finite) => SetValue::Number(non_finite),
-            None => SetValue::deserialize(v).map_err(|e| DeviceError::at(&format!("set.{id}"), e.to_string()))?,
+            None => SetValue::deserialize(v)
+                .map_err(|e| DeviceError::at(&format!("set.{id}"), e.to_string()))?,
         };
         set.insert(id.clone(), value);
     }
@@ -183,14 +244,22 @@ fn device_from_tree(tree: &Value) -> Result<Device, DeviceError> {
     device.validated()
 }
 
-fn optional<T: DeserializeOwned>(obj: &Map<String, Value>, key: &str) -> Result<Option<T>, DeviceError> {
+fn optional<T: DeserializeOwned>(
+    obj: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<T>, DeviceError> {
     obj.get(key)
         .map(|v| T::deserialize(v).map_err(|e| DeviceError::at(key, e.to_string())))
         .transpose()
 }
 
 fn required<T: DeserializeOwned>(obj: &Map<String, Value>, key: &str) -> Result<T, DeviceError> {
-    optional(obj, key)?.ok_or_else(|| DeviceError::at(key, "missing: every device has id, name, category, source and set"))
+    optional(obj, key)?.ok_or_else(|| {
+        DeviceError::at(
+            key,
+            "missing: every device has id, name, category, source and set",
+        )
+    })
 }
 
 #[cfg(test)]

@@ -12,13 +12,25 @@ use std::path::{Path, PathBuf};
 /// The factory data files, one per category, compiled in.
 const FACTORY_FILES: [(&str, &str); 9] = [
     ("line-outs.toml", include_str!("factory/line-outs.toml")),
-    ("headphone-outs.toml", include_str!("factory/headphone-outs.toml")),
-    ("speaker-outs.toml", include_str!("factory/speaker-outs.toml")),
+    (
+        "headphone-outs.toml",
+        include_str!("factory/headphone-outs.toml"),
+    ),
+    (
+        "speaker-outs.toml",
+        include_str!("factory/speaker-outs.toml"),
+    ),
     ("line-inputs.toml", include_str!("factory/line-inputs.toml")),
-    ("active-speakers.toml", include_str!("factory/active-speakers.toml")),
+    (
+        "active-speakers.toml",
+        include_str!("factory/active-speakers.toml"),
+    ),
     ("headphones.toml", include_str!("factory/headphones.toml")),
     ("iems.toml", include_str!("factory/iems.toml")),
-    ("passive-speakers.toml", include_str!("factory/passive-speakers.toml")),
+    (
+        "passive-speakers.toml",
+        include_str!("factory/passive-speakers.toml"),
+    ),
     ("guitar-cabs.toml", include_str!("factory/guitar-cabs.toml")),
 ];
 
@@ -34,7 +46,11 @@ pub struct LoadProblem {
 
 impl LoadProblem {
     fn new(file: &Path, e: DeviceError) -> LoadProblem {
-        LoadProblem { file: file.to_path_buf(), field: e.field, message: e.message }
+        LoadProblem {
+            file: file.to_path_buf(),
+            field: e.field,
+            message: e.message,
+        }
     }
 }
 
@@ -67,7 +83,11 @@ pub fn user_dir() -> Option<PathBuf> {
 
 /// The choice behind [`user_dir`], apart from the environment so that it can be tested. An
 /// XDG_CONFIG_HOME that is empty or relative is ignored, as the XDG spec says.
-fn devices_dir_under(xdg_config_home: Option<OsString>, home: Option<OsString>, appdata: Option<OsString>) -> Option<PathBuf> {
+fn devices_dir_under(
+    xdg_config_home: Option<OsString>,
+    home: Option<OsString>,
+    appdata: Option<OsString>,
+) -> Option<PathBuf> {
     let set = |v: Option<OsString>| v.filter(|v| !v.is_empty()).map(PathBuf::from);
     let config = set(xdg_config_home)
         .filter(|p| p.is_absolute())
@@ -118,7 +138,11 @@ impl Library {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return lib,
             Err(e) => {
-                lib.problems.push(LoadProblem { file: dir.to_path_buf(), field: None, message: format!("cannot read the folder: {e}") });
+                lib.problems.push(LoadProblem {
+                    file: dir.to_path_buf(),
+                    field: None,
+                    message: format!("cannot read the folder: {e}"),
+                });
                 return lib;
             }
         };
@@ -145,12 +169,20 @@ impl Library {
     /// replace a factory device.
     fn add(&mut self, file: &Path, device: Device, factory_count: usize) {
         if let Some(i) = self.devices.iter().position(|d| d.id == device.id) {
-            let owner = if i < factory_count { "the factory device " } else { "" };
+            let owner = if i < factory_count {
+                "the factory device "
+            } else {
+                ""
+            };
             let message = format!(
                 "id '{}' is already taken by {owner}\"{}\"; give this device another id",
                 device.id, self.devices[i].name
             );
-            self.problems.push(LoadProblem { file: file.to_path_buf(), field: Some("id".into()), message });
+            self.problems.push(LoadProblem {
+                file: file.to_path_buf(),
+                field: Some("id".into()),
+                message,
+            });
             return;
         }
         self.devices.push(device);
@@ -162,7 +194,9 @@ impl Library {
 
     /// Line, headphone and speaker outs.
     pub fn outputs(&self) -> impl Iterator<Item = &Device> + '_ {
-        self.devices.iter().filter(|d| d.side() == DeviceSide::Output)
+        self.devices
+            .iter()
+            .filter(|d| d.side() == DeviceSide::Output)
     }
 
     /// Everything that can be plugged into an output.
@@ -172,7 +206,9 @@ impl Library {
 
     /// The first device of `side` whose values `s` holds; None means the values are custom.
     pub fn matching(&self, side: DeviceSide, s: &Settings) -> Option<&Device> {
-        self.devices.iter().find(|d| d.side() == side && d.matches(s))
+        self.devices
+            .iter()
+            .find(|d| d.side() == side && d.matches(s))
     }
 }
 
@@ -184,10 +220,22 @@ mod tests {
     fn user_folder_follows_xdg_then_home() {
         let os = |s: &str| Some(OsString::from(s));
         let dir = |p: &str| Some(PathBuf::from(p));
-        assert_eq!(devices_dir_under(os("/cfg"), os("/home/a"), None), dir("/cfg/outpath/devices"));
-        assert_eq!(devices_dir_under(os(""), os("/home/a"), None), dir("/home/a/.config/outpath/devices"));
-        assert_eq!(devices_dir_under(os("relative"), os("/home/a"), None), dir("/home/a/.config/outpath/devices"));
-        assert_eq!(devices_dir_under(None, None, os("/appdata")), dir("/appdata/outpath/devices"));
+        assert_eq!(
+            devices_dir_under(os("/cfg"), os("/home/a"), None),
+            dir("/cfg/outpath/devices")
+        );
+        assert_eq!(
+            devices_dir_under(os(""), os("/home/a"), None),
+            dir("/home/a/.config/outpath/devices")
+        );
+        assert_eq!(
+            devices_dir_under(os("relative"), os("/home/a"), None),
+            dir("/home/a/.config/outpath/devices")
+        );
+        assert_eq!(
+            devices_dir_under(None, None, os("/appdata")),
+            dir("/appdata/outpath/devices")
+        );
         assert_eq!(devices_dir_under(None, None, None), None);
     }
 

@@ -30,8 +30,8 @@ mod library;
 
 pub use category::{Category, DeviceSide};
 pub use device::{
-    is_kebab_case, same_value, Device, DeviceError, SensAt, SetValue, ThieleSmall, MATCH_TOLERANCE_OF_SPAN,
-    MATCH_TOLERANCE_REL,
+    is_kebab_case, same_value, Device, DeviceError, SensAt, SetValue, ThieleSmall,
+    MATCH_TOLERANCE_OF_SPAN, MATCH_TOLERANCE_REL,
 };
 pub use file::{parse_collection, Format};
 pub use library::{user_dir, Library, LoadProblem};

@@ -74,7 +74,11 @@ impl Ceiling {
         self.released = (1.0 - (1.0 - self.released) * self.release_coeff).min(m);
         self.held_sum += self.released - self.held[self.pos];
         self.held[self.pos] = self.released;
-        let gain = if self.len == 1 { self.released } else { self.held_sum / self.len as f64 };
+        let gain = if self.len == 1 {
+            self.released
+        } else {
+            self.held_sum / self.len as f64
+        };
         // Delay of len − 1: every gain in the average was computed over a window holding the
         // delayed sample, so none is larger than the gain that sample needs.
         self.delay[self.pos] = x;
@@ -104,8 +108,14 @@ mod tests {
         let mut c = Ceiling::new(48_000.0);
         let lat = c.latency();
         // A sine whose envelope rises from 0.5 to 4 over 100 samples and falls back later.
-        let env = |i: usize| 0.5 + 3.5 * ((i as f64 - 10_000.0) / 100.0).clamp(0.0, 1.0) * ((20_000.0 - i as f64) / 100.0).clamp(0.0, 1.0);
-        let x: Vec<f64> = (0..48_000).map(|i| (i as f64 * 0.05).sin() * env(i)).collect();
+        let env = |i: usize| {
+            0.5 + 3.5
+                * ((i as f64 - 10_000.0) / 100.0).clamp(0.0, 1.0)
+                * ((20_000.0 - i as f64) / 100.0).clamp(0.0, 1.0)
+        };
+        let x: Vec<f64> = (0..48_000)
+            .map(|i| (i as f64 * 0.05).sin() * env(i))
+            .collect();
         let y: Vec<f64> = x.iter().map(|&v| c.process(v, 0.9).0).collect();
         assert!(y.iter().all(|v| v.abs() <= 0.9));
         // Quiet parts before the loud one pass unchanged, delayed.
@@ -114,7 +124,10 @@ mod tests {
         }
         // The gain is smooth: the output never moves faster than the limited sine itself could
         // (0.9 · 0.05 per sample) plus a little for the gain's own glide.
-        let max_step = y.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f64::max);
+        let max_step = y
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f64::max);
         assert!(max_step < 0.07, "{max_step}");
     }
 }

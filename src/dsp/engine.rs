@@ -63,7 +63,10 @@ impl Engine {
     /// An engine for `channels` (1 or 2) at `sample_rate`, with the noise seeded by `seed`.
     /// Allocates; nothing after this does.
     pub fn new(sample_rate: f64, channels: usize, seed: u64, settings: &Settings) -> Engine {
-        assert!((1..=2).contains(&channels), "Outpath processes mono or stereo");
+        assert!(
+            (1..=2).contains(&channels),
+            "Outpath processes mono or stereo"
+        );
         assert!(sample_rate.is_finite() && sample_rate > 0.0);
         let factor = factor_for(sample_rate);
         let internal_rate = sample_rate * factor as f64;
@@ -162,7 +165,11 @@ impl Engine {
     /// the oversampling and the DC blocker: H(f) times the listen mode's scale and the drive.
     pub fn predicted_gain(&self, f: f64) -> f64 {
         let c = &self.active.coeffs;
-        crate::model::network::Network::from_settings(&self.active.settings).response(f).norm() * c.drive * c.out_scale
+        crate::model::network::Network::from_settings(&self.active.settings)
+            .response(f)
+            .norm()
+            * c.drive
+            * c.out_scale
     }
 
     /// Moves the glide one sub-block on and recomputes what changed.
@@ -178,7 +185,8 @@ impl Engine {
             self.dirty = true;
         }
         if self.dirty {
-            self.active.follow(&self.current, self.internal_rate, &self.table);
+            self.active
+                .follow(&self.current, self.internal_rate, &self.table);
             if let Some((p, _)) = &mut self.incoming {
                 let switches = p.settings;
                 p.settings = self.current;
@@ -233,7 +241,11 @@ impl Engine {
             let mut x = [0.0; 2];
             for ch in 0..nch {
                 let raw = buffers[ch][n] as f64;
-                x[ch] = if raw.is_finite() { raw.clamp(-INPUT_LIMIT, INPUT_LIMIT) } else { 0.0 };
+                x[ch] = if raw.is_finite() {
+                    raw.clamp(-INPUT_LIMIT, INPUT_LIMIT)
+                } else {
+                    0.0
+                };
                 self.meters.peak_in = self.meters.peak_in.max(x[ch].abs());
             }
             self.up.upsample(x, &mut up);
@@ -243,7 +255,11 @@ impl Engine {
             let mut limit = false;
             let mut overload = false;
             let mut p_sum = [0.0; 2];
-            let Path { coeffs: k, channels, .. } = &mut self.active;
+            let Path {
+                coeffs: k,
+                channels,
+                ..
+            } = &mut self.active;
             let m = &mut self.meters;
             for j in 0..f {
                 for ch in 0..nch {
@@ -265,7 +281,11 @@ impl Engine {
                 }
             }
             if let (Some(t), Some((p, _))) = (fade, &mut self.incoming) {
-                let Path { coeffs: kb, channels, .. } = p;
+                let Path {
+                    coeffs: kb,
+                    channels,
+                    ..
+                } = p;
                 for j in 0..f {
                     for ch in 0..nch {
                         let (y, _) = channels[ch].step(kb, up[j][ch], hum_b[j]);
@@ -290,7 +310,11 @@ impl Engine {
                     self.meters.ceiling_min_db = self.meters.ceiling_min_db.min(db);
                 }
                 let v = v as f32;
-                buffers[ch][n] = if v.is_finite() && v.abs() >= 1e-30 { v } else { 0.0 };
+                buffers[ch][n] = if v.is_finite() && v.abs() >= 1e-30 {
+                    v
+                } else {
+                    0.0
+                };
             }
             self.meters.samples += f as u64;
             self.meters.host_samples += 1;

@@ -17,7 +17,11 @@ pub struct DcBlocker {
 
 impl DcBlocker {
     pub fn new(corner_hz: f64, sample_rate: f64) -> Self {
-        DcBlocker { a: (-TAU * corner_hz / sample_rate).exp(), x1: 0.0, y1: 0.0 }
+        DcBlocker {
+            a: (-TAU * corner_hz / sample_rate).exp(),
+            x1: 0.0,
+            y1: 0.0,
+        }
     }
 
     pub fn reset(&mut self) {

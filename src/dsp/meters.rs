@@ -53,7 +53,12 @@ impl Meters {
             power: self.power(),
             power_1s_max: self.max_power_1s,
             // DC makes no sound: SPL from the AC part, √(v_rms² − v_dc²).
-            spl: spl(s, (v_rms * v_rms - self.mean_v() * self.mean_v()).max(0.0).sqrt()),
+            spl: spl(
+                s,
+                (v_rms * v_rms - self.mean_v() * self.mean_v())
+                    .max(0.0)
+                    .sqrt(),
+            ),
             input_peak_dbfs: 20.0 * self.peak_in.max(1e-10).log10(),
             rail_clips: self.rail_clips,
             current_limits: self.current_limits,
@@ -64,7 +69,11 @@ impl Meters {
     }
 
     pub fn channels_used(&self) -> usize {
-        if self.sum_v2[1] > 0.0 || self.sum_i2[1] > 0.0 { 2 } else { 1 }
+        if self.sum_v2[1] > 0.0 || self.sum_i2[1] > 0.0 {
+            2
+        } else {
+            1
+        }
     }
 
     /// RMS voltage at the terminals of the louder channel, V.
@@ -80,8 +89,15 @@ impl Meters {
         if self.samples == 0 {
             return 0.0;
         }
-        let (a, b) = (self.sum_v[0] / self.samples as f64, self.sum_v[1] / self.samples as f64);
-        if a.abs() >= b.abs() { a } else { b }
+        let (a, b) = (
+            self.sum_v[0] / self.samples as f64,
+            self.sum_v[1] / self.samples as f64,
+        );
+        if a.abs() >= b.abs() {
+            a
+        } else {
+            b
+        }
     }
 
     /// RMS output current of the busier channel, A.

@@ -158,13 +158,20 @@ impl NetworkState {
         self.j_lp = 2.0 * k.g_lp * v_res + self.j_lp;
         self.j_cp = -(2.0 * k.g_cp * v_res + self.j_cp);
         // Limiting once the stage delivers 1 % less current than the circuit asks for.
-        NetworkOutput { v_load: v_d, i_out: i, i_load: i - i_cc, limiting: i_free.abs() - i.abs() > 0.01 * i_free.abs() }
+        NetworkOutput {
+            v_load: v_d,
+            i_out: i,
+            i_load: i - i_cc,
+            limiting: i_free.abs() - i.abs() > 0.01 * i_free.abs(),
+        }
     }
 
     /// Sets every history below 1e-30 to zero, so that long silences never reach subnormals,
     /// and everything to zero if anything went non-finite.
     pub fn flush(&mut self) {
-        let mut all = [self.e_co, self.j_cc, self.j_ci, self.e_lc, self.j_lp, self.j_cp];
+        let mut all = [
+            self.e_co, self.j_cc, self.j_ci, self.e_lc, self.j_lp, self.j_cp,
+        ];
         if all.iter().any(|v| !v.is_finite()) {
             *self = NetworkState::default();
             return;
@@ -174,7 +181,9 @@ impl NetworkState {
                 *v = 0.0;
             }
         }
-        [self.e_co, self.j_cc, self.j_ci, self.e_lc, self.j_lp, self.j_cp] = all;
+        [
+            self.e_co, self.j_cc, self.j_ci, self.e_lc, self.j_lp, self.j_cp,
+        ] = all;
     }
 }
 

@@ -15,7 +15,9 @@ impl NoiseSource {
         let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        NoiseSource { state: (z ^ (z >> 31)) | 1 }
+        NoiseSource {
+            state: (z ^ (z >> 31)) | 1,
+        }
     }
 
     #[inline(always)]
@@ -62,7 +64,12 @@ pub struct HumOscillator {
 impl HumOscillator {
     pub fn new(freq: f64, sample_rate: f64) -> Self {
         let w = TAU * freq / sample_rate;
-        HumOscillator { c: 1.0, s: 0.0, rot_c: w.cos(), rot_s: w.sin() }
+        HumOscillator {
+            c: 1.0,
+            s: 0.0,
+            rot_c: w.cos(),
+            rot_s: w.sin(),
+        }
     }
 
     /// Changes the frequency, keeping the phase.
@@ -88,7 +95,9 @@ impl HumOscillator {
     #[inline(always)]
     pub fn next(&mut self) -> f64 {
         let (s, c) = (self.s, self.c);
-        let y = HUM_HARMONICS[0] * s + HUM_HARMONICS[1] * 2.0 * s * c + HUM_HARMONICS[2] * (3.0 * s - 4.0 * s * s * s);
+        let y = HUM_HARMONICS[0] * s
+            + HUM_HARMONICS[1] * 2.0 * s * c
+            + HUM_HARMONICS[2] * (3.0 * s - 4.0 * s * s * s);
         self.c = c * self.rot_c - s * self.rot_s;
         self.s = s * self.rot_c + c * self.rot_s;
         y
@@ -105,7 +114,10 @@ mod tests {
         let x: Vec<f64> = (0..400_000).map(|_| n.next()).collect();
         let mean = x.iter().sum::<f64>() / x.len() as f64;
         let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / x.len() as f64;
-        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.01, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.01,
+            "{mean} {var}"
+        );
     }
 
     #[test]

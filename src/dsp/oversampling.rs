@@ -199,12 +199,24 @@ impl Oversampler {
     pub fn new(factor: usize) -> Self {
         assert!(factor.is_power_of_two() && factor <= MAX_FACTOR);
         let n_stages = factor.trailing_zeros() as usize;
-        let stages: Vec<HalfbandStage> = (0..n_stages).map(|s| HalfbandStage::new(STAGE_HALF_TAPS[s])).collect();
+        let stages: Vec<HalfbandStage> = (0..n_stages)
+            .map(|s| HalfbandStage::new(STAGE_HALF_TAPS[s]))
+            .collect();
         // Round trip of stage s (1-based) lasts (2·(2k−1)) samples of rate 2^s·fs, i.e.
         // 2·(2k−1)·F/2^s internal samples.
-        let internal: usize = stages.iter().enumerate().map(|(s, st)| st.round_trip_delay() * factor >> (s + 1)).sum();
+        let internal: usize = stages
+            .iter()
+            .enumerate()
+            .map(|(s, st)| st.round_trip_delay() * factor >> (s + 1))
+            .sum();
         let pad = (factor - internal % factor) % factor;
-        Oversampler { stages, factor, align: vec![[0.0; 2]; pad.max(1)], align_pos: 0, pad }
+        Oversampler {
+            stages,
+            factor,
+            align: vec![[0.0; 2]; pad.max(1)],
+            align_pos: 0,
+            pad,
+        }
     }
 
     pub fn factor(&self) -> usize {
@@ -213,8 +225,12 @@ impl Oversampler {
 
     /// Round-trip latency in host samples (a whole number by construction).
     pub fn latency(&self) -> usize {
-        let internal: usize =
-            self.stages.iter().enumerate().map(|(s, st)| st.round_trip_delay() * self.factor >> (s + 1)).sum();
+        let internal: usize = self
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(s, st)| st.round_trip_delay() * self.factor >> (s + 1))
+            .sum();
         let pad = (self.factor - internal % self.factor) % self.factor;
         (internal + pad) / self.factor
     }
@@ -275,9 +291,19 @@ mod tests {
     fn round_trip(fs: f64, f: f64, n: usize) -> (Vec<f64>, Vec<f64>, usize) {
         let factor = factor_for(fs);
         let mut os = Oversampler::new(factor);
-        let x: Vec<f64> = (0..n).map(|i| (std::f64::consts::TAU * f * i as f64 / fs).sin()).collect();
+        let x: Vec<f64> = (0..n)
+            .map(|i| (std::f64::consts::TAU * f * i as f64 / fs).sin())
+            .collect();
         let mut buf = [[0.0; 2]; MAX_FACTOR];
-        let y: Vec<f64> = x.iter().map(|&v| { os.upsample([v, -v], &mut buf); let y = os.downsample(&mut buf); assert_eq!(y[0], -y[1]); y[0] }).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|&v| {
+                os.upsample([v, -v], &mut buf);
+                let y = os.downsample(&mut buf);
+                assert_eq!(y[0], -y[1]);
+                y[0]
+            })
+            .collect();
         (x, y, os.latency())
     }
 
@@ -296,7 +322,9 @@ mod tests {
         for fs in [44_100.0f64, 48_000.0, 96_000.0, 8_000.0, 768_000.0] {
             for f in [50.0, 1_000.0, 0.4 * fs.min(48_000.0)] {
                 let (x, y, lat) = round_trip(fs, f, 4096);
-                let err = (1000..4000).map(|i| (y[i] - x[i - lat]).abs()).fold(0.0, f64::max);
+                let err = (1000..4000)
+                    .map(|i| (y[i] - x[i - lat]).abs())
+                    .fold(0.0, f64::max);
                 assert!(err < 3e-4, "fs {fs} f {f}: error {err}");
             }
         }

@@ -7,8 +7,8 @@ use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
 use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
 use crate::model::acoustics::spl_at_one_volt;
 use crate::model::network::Network;
-use crate::model::units::{db_to_gain, dbu_to_vrms, full_scale_peak_volts};
 use crate::model::settings::{BALANCED_HUM_REJECTION_DB, OFF_DBU};
+use crate::model::units::{db_to_gain, dbu_to_vrms, full_scale_peak_volts};
 use crate::model::{ListenMode, Settings};
 
 /// Bandwidth the `noise` level is specified in, Hz.
@@ -58,7 +58,11 @@ impl PathCoeffs {
         let hum_peak = if s.hum <= OFF_DBU {
             0.0
         } else {
-            let rejection = if s.balanced { db_to_gain(-BALANCED_HUM_REJECTION_DB) } else { 1.0 };
+            let rejection = if s.balanced {
+                db_to_gain(-BALANCED_HUM_REJECTION_DB)
+            } else {
+                1.0
+            };
             hum_fundamental_peak(dbu_to_vrms(s.hum)) * rejection
         };
         let receiver_peak = std::f64::consts::SQRT_2 * dbu_to_vrms(s.in_max);
@@ -107,7 +111,10 @@ pub struct ChannelPath {
 
 impl ChannelPath {
     pub fn new(seed: u64) -> Self {
-        ChannelPath { net: NetworkState::default(), noise: NoiseSource::new(seed) }
+        ChannelPath {
+            net: NetworkState::default(),
+            noise: NoiseSource::new(seed),
+        }
     }
 
     /// One internal sample: `x` in DAW units, `hum` the hum oscillator's unit-amplitude value.
@@ -124,11 +131,22 @@ impl ChannelPath {
         net.v_load += k.hum_peak * hum;
         let (heard, receiver_overload) = if k.receiver_on {
             // Overloaded once the input passes the receiver's rated maximum.
-            (k.receiver.apply(net.v_load), net.v_load.abs() > k.receiver_peak)
+            (
+                k.receiver.apply(net.v_load),
+                net.v_load.abs() > k.receiver_peak,
+            )
         } else {
             (net.v_load, false)
         };
-        (heard * k.out_scale, StepReport { net, v_int, rail_clip, receiver_overload })
+        (
+            heard * k.out_scale,
+            StepReport {
+                net,
+                v_int,
+                rail_clip,
+                receiver_overload,
+            },
+        )
     }
 }
 
@@ -147,7 +165,10 @@ impl Path {
         Path {
             settings: *s,
             coeffs: PathCoeffs::new(s, internal_rate, table),
-            channels: [ChannelPath::new(seed), ChannelPath::new(seed ^ 0x5EED_0F_C4A2)],
+            channels: [
+                ChannelPath::new(seed),
+                ChannelPath::new(seed ^ 0x5EED_0F_C4A2),
+            ],
             hum: HumOscillator::new(s.mains.hz(), internal_rate),
         }
     }
@@ -155,15 +176,33 @@ impl Path {
     /// True when `s` has the same switch positions (enums) as this path.
     pub fn same_switches(&self, s: &Settings) -> bool {
         let p = &self.settings;
-        p.load == s.load && p.clip_shape == s.clip_shape && p.mains == s.mains && p.listen == s.listen && p.output == s.output && p.balanced == s.balanced
+        p.load == s.load
+            && p.clip_shape == s.clip_shape
+            && p.mains == s.mains
+            && p.listen == s.listen
+            && p.output == s.output
+            && p.balanced == s.balanced
     }
 
     /// Takes `s`'s continuous values, keeping this path's switch positions.
     pub fn follow(&mut self, s: &Settings, internal_rate: f64, table: &ColourTable) {
         let mut mine = *s;
         let p = &self.settings;
-        (mine.load, mine.clip_shape, mine.mains, mine.listen, mine.output, mine.balanced) =
-            (p.load, p.clip_shape, p.mains, p.listen, p.output, p.balanced);
+        (
+            mine.load,
+            mine.clip_shape,
+            mine.mains,
+            mine.listen,
+            mine.output,
+            mine.balanced,
+        ) = (
+            p.load,
+            p.clip_shape,
+            p.mains,
+            p.listen,
+            p.output,
+            p.balanced,
+        );
         self.settings = mine;
         self.coeffs = PathCoeffs::new(&mine, internal_rate, table);
         self.hum.retune(mine.mains.hz(), internal_rate);

@@ -20,7 +20,11 @@ impl KneeLimiter {
     /// `limit` > 0, `knee` in (0, 1).
     pub fn new(limit: f64, knee: f64) -> Self {
         let span = (1.0 - knee) * limit;
-        KneeLimiter { knee_at: knee * limit, span, inv_span: 1.0 / span }
+        KneeLimiter {
+            knee_at: knee * limit,
+            span,
+            inv_span: 1.0 / span,
+        }
     }
 
     /// The largest magnitude the curve approaches.
@@ -81,7 +85,11 @@ pub struct Rails {
 impl Rails {
     pub fn new(v_clip: f64, shape: ClipShape) -> Self {
         let (kp, kn) = rail_knees(shape);
-        Rails { pos: KneeLimiter::new(v_clip, kp), neg: KneeLimiter::new(v_clip, kn), v_clip }
+        Rails {
+            pos: KneeLimiter::new(v_clip, kp),
+            neg: KneeLimiter::new(v_clip, kn),
+            v_clip,
+        }
     }
 
     /// True when the rails take away more than 1 % of the demanded voltage `v` (`out` is
@@ -93,7 +101,11 @@ impl Rails {
 
     #[inline(always)]
     pub fn apply(&self, v: f64) -> f64 {
-        if v >= 0.0 { self.pos.apply(v) } else { self.neg.apply(v) }
+        if v >= 0.0 {
+            self.pos.apply(v)
+        } else {
+            self.neg.apply(v)
+        }
     }
 }
 
@@ -116,7 +128,13 @@ pub struct Colour {
 }
 
 impl Colour {
-    pub const OFF: Colour = Colour { scale: 0.0, inv_scale: 0.0, tube: false, tube_norm: 1.0, tube_offset: 0.0 };
+    pub const OFF: Colour = Colour {
+        scale: 0.0,
+        inv_scale: 0.0,
+        tube: false,
+        tube_norm: 1.0,
+        tube_offset: 0.0,
+    };
 
     /// `color_pct` percent THD for a sine of amplitude v_clip/2, using `table` to find the
     /// drive ratio r = amplitude / scale that gives it.
@@ -131,7 +149,13 @@ impl Colour {
         let t = colour_curve(TUBE_BIAS);
         // Slope of the curve at the bias point, so that the small-signal gain stays 1.
         let slope = (colour_curve(TUBE_BIAS + 1e-6) - colour_curve(TUBE_BIAS - 1e-6)) / 2e-6;
-        Colour { scale, inv_scale: 1.0 / scale, tube, tube_norm: 1.0 / slope, tube_offset: t }
+        Colour {
+            scale,
+            inv_scale: 1.0 / scale,
+            tube,
+            tube_norm: 1.0 / slope,
+            tube_offset: t,
+        }
     }
 
     #[inline(always)]
@@ -173,7 +197,11 @@ impl ColourTable {
             let t = colour_curve(TUBE_BIAS);
             thd_tube[i] = thd_of(|x| colour_curve(x + TUBE_BIAS) - t, r);
         }
-        ColourTable { ratios, thd_sym, thd_tube }
+        ColourTable {
+            ratios,
+            thd_sym,
+            thd_tube,
+        }
     }
 
     /// The drive ratio giving `thd` (a fraction), by log–log interpolation; 0 for no colour.
@@ -181,8 +209,16 @@ impl ColourTable {
         let t = if tube { &self.thd_tube } else { &self.thd_sym };
         if thd <= t[0] {
             // Below the table the symmetric curve's THD grows as r², the biased one's as r.
-            let below = if tube { thd / t[0] } else { (thd / t[0]).sqrt() };
-            return if thd <= 0.0 { 0.0 } else { self.ratios[0] * below };
+            let below = if tube {
+                thd / t[0]
+            } else {
+                (thd / t[0]).sqrt()
+            };
+            return if thd <= 0.0 {
+                0.0
+            } else {
+                self.ratios[0] * below
+            };
         }
         for i in 1..Self::N {
             if thd <= t[i] {
@@ -204,7 +240,9 @@ impl Default for ColourTable {
 /// THD (ratio of the RMS of harmonics 2…32 to the fundamental) of f(r·sin θ).
 pub fn thd_of(f: impl Fn(f64) -> f64, r: f64) -> f64 {
     const M: usize = 256;
-    let y: Vec<f64> = (0..M).map(|k| f(r * (std::f64::consts::TAU * k as f64 / M as f64).sin())).collect();
+    let y: Vec<f64> = (0..M)
+        .map(|k| f(r * (std::f64::consts::TAU * k as f64 / M as f64).sin()))
+        .collect();
     let harmonic = |h: usize| {
         let (mut re, mut im) = (0.0, 0.0);
         for (k, v) in y.iter().enumerate() {
@@ -260,7 +298,10 @@ mod tests {
             for pct in [0.01, 0.1, 1.0, 5.0, 10.0] {
                 let c = Colour::new(pct, 6.0, shape, &table);
                 let thd = thd_of(|x| c.apply(x), 3.0) * 100.0;
-                assert!((thd / pct - 1.0).abs() < 0.02, "{shape:?} {pct}% gave {thd}%");
+                assert!(
+                    (thd / pct - 1.0).abs() < 0.02,
+                    "{shape:?} {pct}% gave {thd}%"
+                );
                 let d = (c.apply(1e-6) - c.apply(-1e-6)) / 2e-6;
                 assert!((d - 1.0).abs() < 1e-6, "small-signal slope {d}");
             }

@@ -36,7 +36,13 @@ fn capacitor(cur: &mut f64, tgt: f64, a: f64) -> bool {
     let el = |c: f64| if c > 0.0 { 1.0 / c } else { 0.0 };
     let mut e = el(*cur);
     let done = lin(&mut e, el(tgt), a);
-    *cur = if done { tgt } else if e > 0.0 { 1.0 / e } else { 0.0 };
+    *cur = if done {
+        tgt
+    } else if e > 0.0 {
+        1.0 / e
+    } else {
+        0.0
+    };
     done
 }
 
@@ -68,7 +74,20 @@ pub fn glide(cur: &mut Settings, tgt: &Settings, a: f64) -> bool {
     done &= lin(&mut cur.distance, tgt.distance, a);
     done &= lin(&mut cur.spl_ref, tgt.spl_ref, a);
     done &= lin(&mut cur.ceiling, tgt.ceiling, a);
-    (cur.output, cur.load, cur.clip_shape, cur.mains, cur.listen, cur.balanced) =
-        (tgt.output, tgt.load, tgt.clip_shape, tgt.mains, tgt.listen, tgt.balanced);
+    (
+        cur.output,
+        cur.load,
+        cur.clip_shape,
+        cur.mains,
+        cur.listen,
+        cur.balanced,
+    ) = (
+        tgt.output,
+        tgt.load,
+        tgt.clip_shape,
+        tgt.mains,
+        tgt.listen,
+        tgt.balanced,
+    );
     done
 }

@@ -10,7 +10,9 @@ use super::state::{self, Slot, WindowSize};
 use super::warnings_list::{self, WarningsView};
 use super::{panels, theme, Shared};
 use crate::model::Settings;
-use egui::{Align, Button, Layout, Pos2, Rect, RichText, Stroke, StrokeKind, Ui, UiBuilder, Vec2, Visuals};
+use egui::{
+    Align, Button, Layout, Pos2, Rect, RichText, Stroke, StrokeKind, Ui, UiBuilder, Vec2, Visuals,
+};
 use nice_plug::context::gui::GuiContext;
 use nice_plug_egui::resizable_window::ResizableWindow;
 use nice_plug_egui::{baseview, Frame, NiceEguiApp};
@@ -103,23 +105,60 @@ impl EditorApp {
     fn top_bar(&mut self, ui: &mut Ui, s: &Settings) -> [Rect; 2] {
         let mut buttons = [Rect::NOTHING; 2];
         ui.horizontal(|ui| {
-            ui.label(RichText::new("Outpath").strong().size(17.0).color(theme::TEXT));
-            ui.label(RichText::new("what the output path does to the mix").size(12.0).color(theme::TEXT_DIM));
+            ui.label(
+                RichText::new("Outpath")
+                    .strong()
+                    .size(17.0)
+                    .color(theme::TEXT),
+            );
+            ui.label(
+                RichText::new("what the output path does to the mix")
+                    .size(12.0)
+                    .color(theme::TEXT_DIM),
+            );
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let Some(ctx) = self.gui.clone() else { return };
-                let active = self.shared.params.scenarios.read().map(|v| v.active).unwrap_or_default();
-                if ui.add(Button::new("Copy A to B")).on_hover_text("B takes A's values").clicked() {
-                    let target = self.shared.params.scenarios.write().ok().and_then(|mut slots| slots.copy_a_to_b(s));
+                let active = self
+                    .shared
+                    .params
+                    .scenarios
+                    .read()
+                    .map(|v| v.active)
+                    .unwrap_or_default();
+                if ui
+                    .add(Button::new("Copy A to B"))
+                    .on_hover_text("B takes A's values")
+                    .clicked()
+                {
+                    let target = self
+                        .shared
+                        .params
+                        .scenarios
+                        .write()
+                        .ok()
+                        .and_then(|mut slots| slots.copy_a_to_b(s));
                     if let Some(t) = target {
                         self.host.write_all(&ctx, &t);
                     }
                 }
                 for slot in [Slot::B, Slot::A] {
-                    let label = RichText::new(format!(" {} ", slot.name())).strong().size(14.0);
+                    let label = RichText::new(format!(" {} ", slot.name()))
+                        .strong()
+                        .size(14.0);
                     let button = ui.add(Button::selectable(active == slot, label));
                     buttons[usize::from(slot == Slot::B)] = button.rect;
-                    if button.on_hover_text("Flip between the two scenarios").clicked() && active != slot {
-                        let target = self.shared.params.scenarios.write().ok().map(|mut slots| slots.flip(s));
+                    if button
+                        .on_hover_text("Flip between the two scenarios")
+                        .clicked()
+                        && active != slot
+                    {
+                        let target = self
+                            .shared
+                            .params
+                            .scenarios
+                            .write()
+                            .ok()
+                            .map(|mut slots| slots.flip(s));
                         if let Some(t) = target {
                             self.host.write_all(&ctx, &t);
                         }
@@ -127,7 +166,14 @@ impl EditorApp {
                 }
                 ui.label(RichText::new("Scenario").size(12.0).color(theme::TEXT_DIM));
                 ui.add_space(12.0);
-                ui.label(RichText::new(format!("{} kHz", theme::round_sig(self.sample_rate / 1000.0, 4))).size(11.0).color(theme::TEXT_DIM));
+                ui.label(
+                    RichText::new(format!(
+                        "{} kHz",
+                        theme::round_sig(self.sample_rate / 1000.0, 4)
+                    ))
+                    .size(11.0)
+                    .color(theme::TEXT_DIM),
+                );
             });
         });
         buttons
@@ -136,9 +182,18 @@ impl EditorApp {
     /// A titled panel in `rect`; `add` draws its contents.
     fn panel(ui: &mut Ui, rect: Rect, title: &str, add: impl FnOnce(&mut Ui)) {
         ui.painter().rect_filled(rect, 6.0, theme::PANEL);
-        ui.painter().rect_stroke(rect, 6.0, Stroke::new(1.0, theme::PANEL_EDGE), StrokeKind::Inside);
+        ui.painter().rect_stroke(
+            rect,
+            6.0,
+            Stroke::new(1.0, theme::PANEL_EDGE),
+            StrokeKind::Inside,
+        );
         let inner = rect.shrink2(Vec2::new(10.0, 6.0));
-        let mut child = ui.new_child(UiBuilder::new().max_rect(inner).layout(Layout::top_down(Align::LEFT)));
+        let mut child = ui.new_child(
+            UiBuilder::new()
+                .max_rect(inner)
+                .layout(Layout::top_down(Align::LEFT)),
+        );
         child.set_clip_rect(inner.expand(2.0));
         child.label(RichText::new(title).strong().size(13.5).color(theme::TEXT));
         add(&mut child);
@@ -148,7 +203,10 @@ impl EditorApp {
         let full = ui.max_rect();
         let gap = 8.0;
         let top = Rect::from_min_size(full.min, Vec2::new(full.width(), 28.0));
-        let chain = Rect::from_min_size(Pos2::new(full.left(), top.bottom() + 4.0), Vec2::new(full.width(), 122.0));
+        let chain = Rect::from_min_size(
+            Pos2::new(full.left(), top.bottom() + 4.0),
+            Vec2::new(full.width(), 122.0),
+        );
         // Middle row: meters | spectrum | warnings; bottom row: every parameter, as the chain.
         let rest_top = chain.bottom() + gap;
         let rest_h = full.bottom() - rest_top;
@@ -156,12 +214,25 @@ impl EditorApp {
         let middle_h = rest_h - params_h - gap;
         let meters_w = (full.width() * 0.31).clamp(320.0, 480.0);
         let warnings_w = (full.width() * 0.27).clamp(260.0, 460.0);
-        let meters = Rect::from_min_size(Pos2::new(full.left(), rest_top), Vec2::new(meters_w, middle_h));
-        let warnings = Rect::from_min_max(Pos2::new(full.right() - warnings_w, rest_top), Pos2::new(full.right(), meters.bottom()));
-        let spectrum = Rect::from_min_max(Pos2::new(meters.right() + gap, rest_top), Pos2::new(warnings.left() - gap, meters.bottom()));
+        let meters = Rect::from_min_size(
+            Pos2::new(full.left(), rest_top),
+            Vec2::new(meters_w, middle_h),
+        );
+        let warnings = Rect::from_min_max(
+            Pos2::new(full.right() - warnings_w, rest_top),
+            Pos2::new(full.right(), meters.bottom()),
+        );
+        let spectrum = Rect::from_min_max(
+            Pos2::new(meters.right() + gap, rest_top),
+            Pos2::new(warnings.left() - gap, meters.bottom()),
+        );
         let params = Rect::from_min_max(Pos2::new(full.left(), meters.bottom() + gap), full.max);
 
-        let mut bar = ui.new_child(UiBuilder::new().max_rect(top).layout(Layout::left_to_right(Align::Center)));
+        let mut bar = ui.new_child(
+            UiBuilder::new()
+                .max_rect(top)
+                .layout(Layout::left_to_right(Align::Center)),
+        );
         let slot_buttons = self.top_bar(&mut bar, s);
 
         let library = self.shared.library.clone();
@@ -176,9 +247,13 @@ impl EditorApp {
         }
 
         let m = &self.meters;
-        Self::panel(ui, meters, "Levels at the load", |ui| meters::show(ui, m, s, now));
+        Self::panel(ui, meters, "Levels at the load", |ui| {
+            meters::show(ui, m, s, now)
+        });
         let (analyser, fs) = (&self.analyser, self.sample_rate);
-        Self::panel(ui, spectrum, "Spectrum", |ui| spectrum::show(ui, analyser, s, fs));
+        Self::panel(ui, spectrum, "Spectrum", |ui| {
+            spectrum::show(ui, analyser, s, fs)
+        });
         let shown = self.warnings.shown(now);
         #[cfg(feature = "standalone")]
         if now >= crate::standalone::LAYOUT_AFTER_S {
@@ -199,16 +274,25 @@ impl EditorApp {
         }
         #[cfg(not(feature = "standalone"))]
         let _ = (slot_buttons, chain_out.pickers);
-        Self::panel(ui, warnings, &format!("Warnings ({})", shown.len()), |ui| warnings_list::show(ui, &shown));
+        Self::panel(ui, warnings, &format!("Warnings ({})", shown.len()), |ui| {
+            warnings_list::show(ui, &shown)
+        });
         if let Some(ctx) = self.gui.clone() {
             let (params_ref, host) = (&self.shared.params, &self.host);
-            Self::panel(ui, params, "Parameters", |ui| panels::show(ui, params_ref, host, &ctx, s));
+            Self::panel(ui, params, "Parameters", |ui| {
+                panels::show(ui, params_ref, host, &ctx, s)
+            });
         }
     }
 }
 
 impl NiceEguiApp for EditorApp {
-    fn build(&mut self, egui_ctx: egui::Context, nice_gui_ctx: GuiContext, _frame: &mut Frame) -> Result<(), baseview::HandlerError> {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        nice_gui_ctx: GuiContext,
+        _frame: &mut Frame,
+    ) -> Result<(), baseview::HandlerError> {
         let mut visuals = Visuals::dark();
         visuals.panel_fill = theme::BACKGROUND;
         visuals.window_fill = theme::PANEL;
@@ -234,6 +318,9 @@ impl NiceEguiApp for EditorApp {
 
     fn resized(&mut self, new_size: baseview::WindowSize) {
         let size = new_size.logical;
-        self.shared.params.editor_state.set_size(WindowSize { width: size.width.round() as u32, height: size.height.round() as u32 });
+        self.shared.params.editor_state.set_size(WindowSize {
+            width: size.width.round() as u32,
+            height: size.height.round() as u32,
+        });
     }
 }

@@ -51,7 +51,10 @@ pub fn dac(s: &Settings) -> BlockFigures {
         title: "DAC",
         lines: vec![
             format!("0 dBFS = {} dBu", signed_db(s.ref_level)),
-            format!("{} pk full scale", si(full_scale_peak_volts(s.ref_level), "V")),
+            format!(
+                "{} pk full scale",
+                si(full_scale_peak_volts(s.ref_level), "V")
+            ),
             format!("gain {} dB", signed_db(s.gain)),
         ],
     }
@@ -71,13 +74,22 @@ pub fn output_stage(s: &Settings) -> BlockFigures {
         extras.push(format!("DC {} mV", format_number(s.dc_offset)));
     }
     let mut lines = vec![
-        format!("{} · {} · {} pk · {}", output_name(s.output), si(s.z_out, "Ω"), si(s.v_clip, "V"), si(s.i_max * 1e-3, "A")),
+        format!(
+            "{} · {} · {} pk · {}",
+            output_name(s.output),
+            si(s.z_out, "Ω"),
+            si(s.v_clip, "V"),
+            si(s.i_max * 1e-3, "A")
+        ),
         character,
     ];
     if !extras.is_empty() {
         lines.push(extras.join(" · "));
     }
-    BlockFigures { title: "Output stage", lines }
+    BlockFigures {
+        title: "Output stage",
+        lines,
+    }
 }
 
 /// The cable: "2 m · 0.08 Ω · 200 pF", balanced or not, hum.
@@ -94,8 +106,17 @@ pub fn cable(s: &Settings) -> BlockFigures {
     BlockFigures {
         title: "Cable",
         lines: vec![
-            format!("{} m · {} · {}", format_number(s.cable_len), si(r_loop, "Ω"), si(c, "F")),
-            format!("{} · {}", if s.balanced { "balanced" } else { "unbalanced" }, hum),
+            format!(
+                "{} m · {} · {}",
+                format_number(s.cable_len),
+                si(r_loop, "Ω"),
+                si(c, "F")
+            ),
+            format!(
+                "{} · {}",
+                if s.balanced { "balanced" } else { "unbalanced" },
+                hum
+            ),
         ],
     }
 }
@@ -114,17 +135,35 @@ pub fn load(s: &Settings) -> BlockFigures {
             lines.push(format!("max input {} dBu", signed_db(s.in_max)));
         }
         LoadKind::Headphones | LoadKind::PassiveSpeaker => {
-            let peak = if z_max > 1.05 * s.z_load { format!(" ({} @ {})", si(z_max, "Ω"), hz(f_max)) } else { String::new() };
+            let peak = if z_max > 1.05 * s.z_load {
+                format!(" ({} @ {})", si(z_max, "Ω"), hz(f_max))
+            } else {
+                String::new()
+            };
             let sens = if s.load == LoadKind::Headphones {
                 format!("{} dB/V", format_number(s.sens))
             } else {
                 format!("{} dB/W/m", format_number(s.sens))
             };
-            lines.push(format!("{} · {}{} · {}", load_name(s.load), si(s.z_load, "Ω"), peak, sens));
-            lines.push(format!("min {} @ {} · rated {}", si(z_min, "Ω"), hz(f_min), si(s.p_max, "W")));
+            lines.push(format!(
+                "{} · {}{} · {}",
+                load_name(s.load),
+                si(s.z_load, "Ω"),
+                peak,
+                sens
+            ));
+            lines.push(format!(
+                "min {} @ {} · rated {}",
+                si(z_min, "Ω"),
+                hz(f_min),
+                si(s.p_max, "W")
+            ));
         }
     }
-    BlockFigures { title: "Load", lines }
+    BlockFigures {
+        title: "Load",
+        lines,
+    }
 }
 
 /// The listener: where, how loud, and what the plugin lets you hear.
@@ -141,30 +180,64 @@ pub fn listener(s: &Settings, spl: Option<f64>) -> BlockFigures {
     };
     let mode = match s.listen {
         ListenMode::Electrical => "listen: Electrical".to_string(),
-        ListenMode::Acoustic if s.load == LoadKind::LineInput => "listen: Acoustic = Electrical (no transducer)".to_string(),
-        ListenMode::Acoustic => format!("listen: Acoustic ({} dB SPL = 0 dBFS)", format_number(s.spl_ref)),
+        ListenMode::Acoustic if s.load == LoadKind::LineInput => {
+            "listen: Acoustic = Electrical (no transducer)".to_string()
+        }
+        ListenMode::Acoustic => format!(
+            "listen: Acoustic ({} dB SPL = 0 dBFS)",
+            format_number(s.spl_ref)
+        ),
         ListenMode::Matched => "listen: Matched (unity at 1 kHz)".to_string(),
     };
-    BlockFigures { title: "Listener", lines: vec![place, level, mode, format!("ceiling {} dBFS", signed_db(s.ceiling))] }
+    BlockFigures {
+        title: "Listener",
+        lines: vec![
+            place,
+            level,
+            mode,
+            format!("ceiling {} dBFS", signed_db(s.ceiling)),
+        ],
+    }
 }
 
 /// A device picker. Returns the device chosen this frame.
-fn picker<'a>(ui: &mut Ui, id: &str, library: &'a Library, side: DeviceSide, s: &Settings, width: f32) -> Option<&'a Device> {
+fn picker<'a>(
+    ui: &mut Ui,
+    id: &str,
+    library: &'a Library,
+    side: DeviceSide,
+    s: &Settings,
+    width: f32,
+) -> Option<&'a Device> {
     let current = library.matching(side, s).map(|d| d.id.as_str());
-    let text = current.and_then(|id| library.get(id)).map_or("custom".to_string(), |d| d.name.clone());
+    let text = current
+        .and_then(|id| library.get(id))
+        .map_or("custom".to_string(), |d| d.name.clone());
     let mut chosen = None;
-    ComboBox::from_id_salt(id).width(width).truncate().selected_text(RichText::new(text).size(12.0)).height(520.0).show_ui(ui, |ui| {
-        let mut last_category: Option<Category> = None;
-        for d in library.devices.iter().filter(|d| d.side() == side) {
-            if last_category != Some(d.category) {
-                ui.label(RichText::new(d.category.label()).color(theme::TEXT_DIM).size(11.0));
-                last_category = Some(d.category);
+    ComboBox::from_id_salt(id)
+        .width(width)
+        .truncate()
+        .selected_text(RichText::new(text).size(12.0))
+        .height(520.0)
+        .show_ui(ui, |ui| {
+            let mut last_category: Option<Category> = None;
+            for d in library.devices.iter().filter(|d| d.side() == side) {
+                if last_category != Some(d.category) {
+                    ui.label(
+                        RichText::new(d.category.label())
+                            .color(theme::TEXT_DIM)
+                            .size(11.0),
+                    );
+                    last_category = Some(d.category);
+                }
+                if ui
+                    .selectable_label(current == Some(d.id.as_str()), format!("  {}", d.name))
+                    .clicked()
+                {
+                    chosen = Some(d);
+                }
             }
-            if ui.selectable_label(current == Some(d.id.as_str()), format!("  {}", d.name)).clicked() {
-                chosen = Some(d);
-            }
-        }
-    });
+        });
     chosen
 }
 
@@ -181,7 +254,13 @@ pub struct ChainOutput<'a> {
 }
 
 /// Draws the chain into `rect`. The block of the output stage and of the load get pickers.
-pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl: Option<f64>) -> ChainOutput<'a> {
+pub fn show<'a>(
+    ui: &mut Ui,
+    rect: Rect,
+    s: &Settings,
+    library: &'a Library,
+    spl: Option<f64>,
+) -> ChainOutput<'a> {
     let blocks = [dac(s), output_stage(s), cable(s), load(s), listener(s, spl)];
     // Relative widths: the blocks with pickers and long figures get more room.
     let weights = [0.8, 1.35, 1.0, 1.35, 1.1];
@@ -196,12 +275,30 @@ pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl
         let width = usable * w / total;
         let r = Rect::from_min_size(Pos2::new(x, rect.top()), Vec2::new(width, rect.height()));
         painter.rect_filled(r, 6.0, theme::PANEL);
-        painter.rect_stroke(r, 6.0, Stroke::new(1.0, theme::PANEL_EDGE), StrokeKind::Inside);
-        let mut child = ui.new_child(UiBuilder::new().max_rect(r.shrink2(Vec2::new(8.0, 6.0))).layout(egui::Layout::top_down(egui::Align::LEFT)));
-        child.label(RichText::new(b.title).strong().size(13.5).color(theme::TEXT));
+        painter.rect_stroke(
+            r,
+            6.0,
+            Stroke::new(1.0, theme::PANEL_EDGE),
+            StrokeKind::Inside,
+        );
+        let mut child = ui.new_child(
+            UiBuilder::new()
+                .max_rect(r.shrink2(Vec2::new(8.0, 6.0)))
+                .layout(egui::Layout::top_down(egui::Align::LEFT)),
+        );
+        child.label(
+            RichText::new(b.title)
+                .strong()
+                .size(13.5)
+                .color(theme::TEXT),
+        );
         for (k, line) in b.lines.iter().enumerate() {
             let text = RichText::new(line).size(if k == 0 { 12.5 } else { 11.5 });
-            child.label(if k == 0 { text.color(theme::TEXT) } else { text.color(theme::TEXT_DIM) });
+            child.label(if k == 0 {
+                text.color(theme::TEXT)
+            } else {
+                text.color(theme::TEXT_DIM)
+            });
         }
         let side = match i {
             1 => Some(DeviceSide::Output),
@@ -212,10 +309,24 @@ pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl
             let picker_w = r.width() - 16.0;
             let mut bottom = ui.new_child(
                 UiBuilder::new()
-                    .max_rect(Rect::from_min_max(Pos2::new(r.left() + 8.0, r.bottom() - 28.0), Pos2::new(r.right() - 8.0, r.bottom() - 4.0)))
+                    .max_rect(Rect::from_min_max(
+                        Pos2::new(r.left() + 8.0, r.bottom() - 28.0),
+                        Pos2::new(r.right() - 8.0, r.bottom() - 4.0),
+                    ))
                     .layout(egui::Layout::left_to_right(egui::Align::Center)),
             );
-            if let Some(d) = picker(&mut bottom, if i == 1 { "source-device" } else { "load-device" }, library, side, s, picker_w) {
+            if let Some(d) = picker(
+                &mut bottom,
+                if i == 1 {
+                    "source-device"
+                } else {
+                    "load-device"
+                },
+                library,
+                side,
+                s,
+                picker_w,
+            ) {
                 action = Some(ChainAction::ApplyDevice(d));
             }
             pickers[usize::from(i == 3)] = bottom.min_rect();
@@ -223,7 +334,11 @@ pub fn show<'a>(ui: &mut Ui, rect: Rect, s: &Settings, library: &'a Library, spl
         x += width;
         if i + 1 < blocks.len() {
             let y = r.center().y;
-            painter.arrow(Pos2::new(x + 3.0, y), Vec2::new(arrow - 6.0, 0.0), Stroke::new(2.0, theme::TEXT_DIM));
+            painter.arrow(
+                Pos2::new(x + 3.0, y),
+                Vec2::new(arrow - 6.0, 0.0),
+                Stroke::new(2.0, theme::TEXT_DIM),
+            );
             x += arrow;
         }
     }
@@ -237,7 +352,10 @@ mod tests {
     #[test]
     fn the_default_chain_reads_like_the_brief() {
         let s = Settings::default();
-        assert_eq!(output_stage(&s).lines[0], "Headphone out · 10 Ω · 6 V pk · 150 mA");
+        assert_eq!(
+            output_stage(&s).lines[0],
+            "Headphone out · 10 Ω · 6 V pk · 150 mA"
+        );
         assert_eq!(cable(&s).lines[0], "2 m · 80 mΩ · 200 pF");
         let l = load(&s).lines[0].clone();
         // 300 Ω voice coil, a resonance to 500 Ω at 100 Hz, 97 dB/V.

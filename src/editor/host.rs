@@ -21,7 +21,11 @@ impl HostParams {
         let map = params.param_map();
         let ptrs = PARAMS
             .iter()
-            .filter_map(|p| map.iter().find(|(id, _, _)| id == p.id).map(|(_, ptr, _)| (p.id, *ptr)))
+            .filter_map(|p| {
+                map.iter()
+                    .find(|(id, _, _)| id == p.id)
+                    .map(|(_, ptr, _)| (p.id, *ptr))
+            })
             .collect();
         HostParams { ptrs }
     }
@@ -107,7 +111,11 @@ mod tests {
             self.calls.lock().unwrap().push(('e', param, 0.0));
         }
         fn get_state(&self) -> PluginState {
-            PluginState { version: String::new(), params: BTreeMap::new(), fields: BTreeMap::new() }
+            PluginState {
+                version: String::new(),
+                params: BTreeMap::new(),
+                fields: BTreeMap::new(),
+            }
         }
         fn set_state(&self, _state: PluginState) {}
         fn request_restart(&self) {}
@@ -132,13 +140,21 @@ mod tests {
         let calls = recorder.calls.lock().unwrap().clone();
         assert_eq!(calls.len(), 3 * n);
         let kinds: String = calls.iter().map(|c| c.0).collect();
-        assert_eq!(kinds, format!("{}{}{}", "b".repeat(n), "s".repeat(n), "e".repeat(n)));
+        assert_eq!(
+            kinds,
+            format!("{}{}{}", "b".repeat(n), "s".repeat(n), "e".repeat(n))
+        );
         for k in 0..n {
             assert_eq!(calls[k].1, calls[n + k].1);
             assert_eq!(calls[k].1, calls[2 * n + k].1);
         }
         let now = params.settings();
-        assert_eq!(library.matching(crate::devices::DeviceSide::Output, &now).map(|d| d.id.as_str()), Some("qsc-gx3"));
+        assert_eq!(
+            library
+                .matching(crate::devices::DeviceSide::Output, &now)
+                .map(|d| d.id.as_str()),
+            Some("qsc-gx3")
+        );
         // Writing the same device again changes nothing and sends nothing.
         recorder.calls.lock().unwrap().clear();
         assert_eq!(host.write(&ctx, &target, &ids), 0);
@@ -158,7 +174,10 @@ mod tests {
         host.set_one(&ctx, "gain", -20.0);
         host.set_one(&ctx, "load", 3.0);
         let b = params.settings();
-        assert_eq!((b.gain, b.load), (-20.0, crate::model::LoadKind::PassiveSpeaker));
+        assert_eq!(
+            (b.gain, b.load),
+            (-20.0, crate::model::LoadKind::PassiveSpeaker)
+        );
         host.write_all(&ctx, &slots.flip(&b));
         assert_eq!(params.settings(), a);
         host.write_all(&ctx, &slots.flip(&a));

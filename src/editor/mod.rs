@@ -31,13 +31,17 @@ use crate::devices::Library;
 use crate::feed::FeedReceiver;
 use crate::params::OutpathParams;
 use app::EditorApp;
+use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::{LogicalSize, NativeSize, Size};
 use nice_plug::editor::{
-    Editor, EditorHandle, HostMethods, Modifiers, ParentWindowHandle, ResizeHint, SpawnedEditor, VirtualKeyCode,
+    Editor, EditorHandle, HostMethods, Modifiers, ParentWindowHandle, ResizeHint, SpawnedEditor,
+    VirtualKeyCode,
 };
-use nice_plug::context::gui::GuiContext;
 use nice_plug::plugin::TrackInfo;
-use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorHandle, EguiEditorState, EguiNiceSettings, RepaintNotifier};
+use nice_plug_egui::{
+    create_egui_editor, EguiEditor, EguiEditorHandle, EguiEditorState, EguiNiceSettings,
+    RepaintNotifier,
+};
 use std::error::Error;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,13 +65,22 @@ pub struct OutpathEditor {
 /// Builds the editor. Reads the device library (factory and the user's folder) here, once.
 pub fn create(params: Arc<OutpathParams>, feed: FeedReceiver) -> OutpathEditor {
     let library = Arc::new(Library::load(crate::devices::user_dir().as_deref()));
-    OutpathEditor { shared: Shared { params, feed, library }, current: Mutex::new(None) }
+    OutpathEditor {
+        shared: Shared {
+            params,
+            feed,
+            library,
+        },
+        current: Mutex::new(None),
+    }
 }
 
 impl OutpathEditor {
     fn resize_hint_for() -> ResizeHint {
-        ResizeHint::resizable()
-            .with_min_logical_size(LogicalSize::new(state::MIN_WIDTH as f32, state::MIN_HEIGHT as f32))
+        ResizeHint::resizable().with_min_logical_size(LogicalSize::new(
+            state::MIN_WIDTH as f32,
+            state::MIN_HEIGHT as f32,
+        ))
     }
 }
 
@@ -83,26 +96,51 @@ impl Editor for OutpathEditor {
         host: Option<HostMethods>,
     ) -> Result<SpawnedEditor<Self::Handle>, Box<dyn Error>> {
         let size = self.shared.params.editor_state.size();
-        let egui_state = EguiEditorState::from_size(Size::Logical(LogicalSize::new(size.width as f64, size.height as f64)), 1.0);
-        let settings = EguiNiceSettings::new().with_tile("Outpath").with_resize_hint(Self::resize_hint_for());
+        let egui_state = EguiEditorState::from_size(
+            Size::Logical(LogicalSize::new(size.width as f64, size.height as f64)),
+            1.0,
+        );
+        let settings = EguiNiceSettings::new()
+            .with_tile("Outpath")
+            .with_resize_hint(Self::resize_hint_for());
         let app = EditorApp::new(self.shared.clone());
         let editor = create_egui_editor(egui_state, RepaintNotifier::new(), settings, app)
             .ok_or("the egui editor could not be made")?;
         // Stale blocks from before the window opened would draw a spectrum of the past.
         self.shared.feed.drain();
-        let spawned = editor.spawn(parent, wait_for_parent, fallback_scale_factor, gui_context, host)?;
+        let spawned = editor.spawn(
+            parent,
+            wait_for_parent,
+            fallback_scale_factor,
+            gui_context,
+            host,
+        )?;
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(editor);
         let open = self.shared.feed.open_flag();
         open.store(true, Ordering::Relaxed);
-        Ok(SpawnedEditor { handle: OutpathEditorHandle { inner: spawned.handle, open }, window: spawned.window })
+        Ok(SpawnedEditor {
+            handle: OutpathEditorHandle {
+                inner: spawned.handle,
+                open,
+            },
+            window: spawned.window,
+        })
     }
 
     fn size(&self) -> NativeSize<u32> {
-        if let Some(e) = self.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(e) = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             return e.size();
         }
         let s = self.shared.params.editor_state.size();
-        NativeSize::from_size(Size::Logical(LogicalSize::new(s.width as f64, s.height as f64)), 1.0)
+        NativeSize::from_size(
+            Size::Logical(LogicalSize::new(s.width as f64, s.height as f64)),
+            1.0,
+        )
     }
 
     fn resize_hint(&self) -> ResizeHint {
@@ -110,7 +148,12 @@ impl Editor for OutpathEditor {
     }
 
     fn track_info_updated(&self, info: TrackInfo) {
-        if let Some(e) = self.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(e) = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             e.track_info_updated(info);
         }
     }
@@ -137,7 +180,11 @@ impl EditorHandle for OutpathEditorHandle {
         EguiEditorHandle::run_until_closed(window)
     }
 
-    fn set_parent(&self, parent: ParentWindowHandle, window: &Self::Window) -> Result<(), Self::Error> {
+    fn set_parent(
+        &self,
+        parent: ParentWindowHandle,
+        window: &Self::Window,
+    ) -> Result<(), Self::Error> {
         self.inner.set_parent(parent, window)
     }
 
@@ -149,7 +196,11 @@ impl EditorHandle for OutpathEditorHandle {
         self.inner.hide(window)
     }
 
-    fn set_size(&self, new_size: NativeSize<u32>, window: &Self::Window) -> Result<(), Self::Error> {
+    fn set_size(
+        &self,
+        new_size: NativeSize<u32>,
+        window: &Self::Window,
+    ) -> Result<(), Self::Error> {
         self.inner.set_size(new_size, window)
     }
 
@@ -157,16 +208,30 @@ impl EditorHandle for OutpathEditorHandle {
         self.inner.host_main_thread_callback(window)
     }
 
-    fn adjust_size(&self, new_size: NativeSize<u32>, window: &Self::Window) -> Option<NativeSize<u32>> {
+    fn adjust_size(
+        &self,
+        new_size: NativeSize<u32>,
+        window: &Self::Window,
+    ) -> Option<NativeSize<u32>> {
         self.inner.adjust_size(new_size, window)
     }
 
-    fn set_fallback_scale_factor(&self, scale_factor: f64, window: &Self::Window) -> Result<(), Self::Error> {
+    fn set_fallback_scale_factor(
+        &self,
+        scale_factor: f64,
+        window: &Self::Window,
+    ) -> Result<(), Self::Error> {
         self.inner.set_fallback_scale_factor(scale_factor, window)
     }
 
-    fn on_virtual_key_from_host(&self, key_code: VirtualKeyCode, is_down: bool, modifiers: Modifiers) -> bool {
-        self.inner.on_virtual_key_from_host(key_code, is_down, modifiers)
+    fn on_virtual_key_from_host(
+        &self,
+        key_code: VirtualKeyCode,
+        is_down: bool,
+        modifiers: Modifiers,
+    ) -> bool {
+        self.inner
+            .on_virtual_key_from_host(key_code, is_down, modifiers)
     }
 
     fn state_changed(&self) {

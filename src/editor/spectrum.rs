@@ -83,7 +83,10 @@ impl Analyser {
 
     /// Takes one block from the feed and updates both averages.
     pub fn push(&mut self, block: &SampleBlock) {
-        for (history, samples) in [(&mut self.history_in, &block.input), (&mut self.history_out, &block.output)] {
+        for (history, samples) in [
+            (&mut self.history_in, &block.input),
+            (&mut self.history_out, &block.output),
+        ] {
             history.copy_within(FEED_BLOCK.., 0);
             history[FFT_SIZE - FEED_BLOCK..].copy_from_slice(samples);
         }
@@ -92,9 +95,31 @@ impl Analyser {
             return;
         }
         // The first full spectrum replaces the empty average instead of fading in from silence.
-        let weight = if self.blocks * FEED_BLOCK == FFT_SIZE { 1.0 } else { AVERAGE_WEIGHT };
-        Self::analyse(&*self.fft, &self.window, &self.history_in, &mut self.frame, &mut self.bins, &mut self.scratch, &mut self.power_in, weight);
-        Self::analyse(&*self.fft, &self.window, &self.history_out, &mut self.frame, &mut self.bins, &mut self.scratch, &mut self.power_out, weight);
+        let weight = if self.blocks * FEED_BLOCK == FFT_SIZE {
+            1.0
+        } else {
+            AVERAGE_WEIGHT
+        };
+        Self::analyse(
+            &*self.fft,
+            &self.window,
+            &self.history_in,
+            &mut self.frame,
+            &mut self.bins,
+            &mut self.scratch,
+            &mut self.power_in,
+            weight,
+        );
+        Self::analyse(
+            &*self.fft,
+            &self.window,
+            &self.history_out,
+            &mut self.frame,
+            &mut self.bins,
+            &mut self.scratch,
+            &mut self.power_out,
+            weight,
+        );
     }
 
     /// Power of a sine's peak bin: |X| = A·N/4 under a Hann window (its coherent gain is ½), so
@@ -127,12 +152,22 @@ impl Analyser {
     /// range, so that a tone reads its level; between bins (low frequencies) the nearest bins
     /// interpolated on the log axis.
     pub fn level_db(&self, output: bool, f_lo: f64, f_hi: f64, sample_rate: f64) -> f32 {
-        let power = if output { &self.power_out } else { &self.power_in };
+        let power = if output {
+            &self.power_out
+        } else {
+            &self.power_in
+        };
         let bin_hz = sample_rate / FFT_SIZE as f64;
         let last = power.len() - 1;
-        let (k_lo, k_hi) = ((f_lo / bin_hz).ceil() as usize, (f_hi / bin_hz).floor() as usize);
+        let (k_lo, k_hi) = (
+            (f_lo / bin_hz).ceil() as usize,
+            (f_hi / bin_hz).floor() as usize,
+        );
         let p = if k_hi >= k_lo && k_lo <= last {
-            power[k_lo..=k_hi.min(last)].iter().copied().fold(0.0, f32::max)
+            power[k_lo..=k_hi.min(last)]
+                .iter()
+                .copied()
+                .fold(0.0, f32::max)
         } else {
             let x = ((f_lo * f_hi).sqrt() / bin_hz).min(last as f64);
             let k = (x.floor() as usize).min(last - 1);
@@ -155,12 +190,18 @@ fn f_of(rect: Rect, x: f32) -> f64 {
 
 /// The predicted response's scale: a window of at least 12 dB in 3 dB steps that holds the curve.
 fn response_scale(db: &[f32]) -> (f32, f32) {
-    let (lo, hi) = db.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    let (lo, hi) = db
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &d| {
+            (lo.min(d), hi.max(d))
+        });
     if !lo.is_finite() || !hi.is_finite() {
         return (-12.0, 3.0);
     }
     let top = (hi / 3.0).ceil() * 3.0 + 3.0;
-    let bottom = ((lo / 3.0).floor() * 3.0 - 3.0).min(top - 12.0).max(top - 96.0);
+    let bottom = ((lo / 3.0).floor() * 3.0 - 3.0)
+        .min(top - 12.0)
+        .max(top - 96.0);
     (bottom, top)
 }
 
@@ -171,12 +212,17 @@ pub fn show(ui: &mut Ui, analyser: &Analyser, settings: &Settings, sample_rate: 
     let painter = ui.painter_at(full);
     painter.rect_filled(full, 4.0, theme::METER_BACK);
     // Room for the dB labels on both sides and the frequencies below.
-    let plot = Rect::from_min_max(full.min + egui::vec2(40.0, 20.0), full.max - egui::vec2(44.0, 18.0));
+    let plot = Rect::from_min_max(
+        full.min + egui::vec2(40.0, 20.0),
+        full.max - egui::vec2(44.0, 18.0),
+    );
     if plot.width() < 50.0 || plot.height() < 30.0 {
         return;
     }
     let small = FontId::proportional(11.0);
-    let y_of_db = |db: f32| plot.bottom() - plot.height() * ((db - FLOOR_DB) / (TOP_DB - FLOOR_DB)).clamp(0.0, 1.0);
+    let y_of_db = |db: f32| {
+        plot.bottom() - plot.height() * ((db - FLOOR_DB) / (TOP_DB - FLOOR_DB)).clamp(0.0, 1.0)
+    };
 
     // Grid: decades and their 2×/5×, every 12 dB.
     for decade in [10.0, 100.0, 1000.0, 10_000.0] {
@@ -186,18 +232,42 @@ pub fn show(ui: &mut Ui, analyser: &Analyser, settings: &Settings, sample_rate: 
                 continue;
             }
             let x = x_of(plot, f);
-            painter.line_segment([Pos2::new(x, plot.top()), Pos2::new(x, plot.bottom())], Stroke::new(1.0, theme::GRID));
-            painter.text(Pos2::new(x, plot.bottom() + 2.0), Align2::CENTER_TOP, theme::hz(f).replace(" Hz", "").replace(" kHz", "k"), small.clone(), theme::TEXT_DIM);
+            painter.line_segment(
+                [Pos2::new(x, plot.top()), Pos2::new(x, plot.bottom())],
+                Stroke::new(1.0, theme::GRID),
+            );
+            painter.text(
+                Pos2::new(x, plot.bottom() + 2.0),
+                Align2::CENTER_TOP,
+                theme::hz(f).replace(" Hz", "").replace(" kHz", "k"),
+                small.clone(),
+                theme::TEXT_DIM,
+            );
         }
     }
     let mut db = 0.0;
     while db >= FLOOR_DB {
         let y = y_of_db(db);
-        painter.line_segment([Pos2::new(plot.left(), y), Pos2::new(plot.right(), y)], Stroke::new(1.0, theme::GRID));
-        painter.text(Pos2::new(plot.left() - 4.0, y), Align2::RIGHT_CENTER, format!("{db:.0}"), small.clone(), theme::TEXT_DIM);
+        painter.line_segment(
+            [Pos2::new(plot.left(), y), Pos2::new(plot.right(), y)],
+            Stroke::new(1.0, theme::GRID),
+        );
+        painter.text(
+            Pos2::new(plot.left() - 4.0, y),
+            Align2::RIGHT_CENTER,
+            format!("{db:.0}"),
+            small.clone(),
+            theme::TEXT_DIM,
+        );
         db -= 12.0;
     }
-    painter.text(Pos2::new(plot.left() - 4.0, full.top() + 4.0), Align2::RIGHT_TOP, "dBFS", small.clone(), theme::TEXT_DIM);
+    painter.text(
+        Pos2::new(plot.left() - 4.0, full.top() + 4.0),
+        Align2::RIGHT_TOP,
+        "dBFS",
+        small.clone(),
+        theme::TEXT_DIM,
+    );
 
     // The predicted response on its own scale, drawn first so the measured curves stay on top.
     let columns = plot.width().max(2.0) as usize;
@@ -209,16 +279,42 @@ pub fn show(ui: &mut Ui, analyser: &Analyser, settings: &Settings, sample_rate: 
         })
         .collect();
     let (h_lo, h_hi) = response_scale(&h_db);
-    let y_of_h = |d: f32| plot.bottom() - plot.height() * ((d - h_lo) / (h_hi - h_lo)).clamp(0.0, 1.0);
+    let y_of_h =
+        |d: f32| plot.bottom() - plot.height() * ((d - h_lo) / (h_hi - h_lo)).clamp(0.0, 1.0);
     let mut tick = h_hi;
-    let step = if h_hi - h_lo > 36.0 { 12.0 } else if h_hi - h_lo > 18.0 { 6.0 } else { 3.0 };
+    let step = if h_hi - h_lo > 36.0 {
+        12.0
+    } else if h_hi - h_lo > 18.0 {
+        6.0
+    } else {
+        3.0
+    };
     while tick >= h_lo {
-        painter.text(Pos2::new(plot.right() + 4.0, y_of_h(tick)), Align2::LEFT_CENTER, format!("{tick:+.0}"), small.clone(), theme::PREDICTED);
+        painter.text(
+            Pos2::new(plot.right() + 4.0, y_of_h(tick)),
+            Align2::LEFT_CENTER,
+            format!("{tick:+.0}"),
+            small.clone(),
+            theme::PREDICTED,
+        );
         tick -= step;
     }
-    painter.text(Pos2::new(plot.right() + 4.0, full.top() + 4.0), Align2::LEFT_TOP, "|H| dB", small.clone(), theme::PREDICTED);
-    let h_points: Vec<Pos2> = h_db.iter().enumerate().map(|(c, &d)| Pos2::new(plot.left() + c as f32, y_of_h(d))).collect();
-    painter.line(h_points, Stroke::new(2.0, theme::PREDICTED.gamma_multiply(0.8)));
+    painter.text(
+        Pos2::new(plot.right() + 4.0, full.top() + 4.0),
+        Align2::LEFT_TOP,
+        "|H| dB",
+        small.clone(),
+        theme::PREDICTED,
+    );
+    let h_points: Vec<Pos2> = h_db
+        .iter()
+        .enumerate()
+        .map(|(c, &d)| Pos2::new(plot.left() + c as f32, y_of_h(d)))
+        .collect();
+    painter.line(
+        h_points,
+        Stroke::new(2.0, theme::PREDICTED.gamma_multiply(0.8)),
+    );
 
     // Measured spectra, one value per pixel column.
     let mut levels_in = Vec::with_capacity(columns);
@@ -231,48 +327,113 @@ pub fn show(ui: &mut Ui, analyser: &Analyser, settings: &Settings, sample_rate: 
             levels_out.push(analyser.level_db(true, f0, f1, sample_rate));
         }
         let curve = |levels: &[f32]| -> Vec<Pos2> {
-            levels.iter().enumerate().map(|(c, &d)| Pos2::new(plot.left() + c as f32, y_of_db(d))).collect()
+            levels
+                .iter()
+                .enumerate()
+                .map(|(c, &d)| Pos2::new(plot.left() + c as f32, y_of_db(d)))
+                .collect()
         };
         // The input as a filled area, the output as a line over it.
         let mut area = curve(&levels_in);
-        let fill = Color32::from_rgba_unmultiplied(theme::INPUT.r(), theme::INPUT.g(), theme::INPUT.b(), 70);
+        let fill = Color32::from_rgba_unmultiplied(
+            theme::INPUT.r(),
+            theme::INPUT.g(),
+            theme::INPUT.b(),
+            70,
+        );
         for (c, p) in area.iter().enumerate().step_by(2) {
-            painter.line_segment([*p, Pos2::new(plot.left() + c as f32, plot.bottom())], Stroke::new(2.0, fill));
+            painter.line_segment(
+                [*p, Pos2::new(plot.left() + c as f32, plot.bottom())],
+                Stroke::new(2.0, fill),
+            );
         }
         painter.line(std::mem::take(&mut area), Stroke::new(2.5, theme::INPUT));
         painter.line(curve(&levels_out), Stroke::new(1.5, theme::OUTPUT));
     } else {
-        painter.text(plot.center(), Align2::CENTER_CENTER, "waiting for audio…", FontId::proportional(14.0), theme::TEXT_DIM);
+        painter.text(
+            plot.center(),
+            Align2::CENTER_CENTER,
+            "waiting for audio…",
+            FontId::proportional(14.0),
+            theme::TEXT_DIM,
+        );
     }
-    painter.rect_stroke(plot, 0.0, Stroke::new(1.0, theme::PANEL_EDGE), StrokeKind::Inside);
+    painter.rect_stroke(
+        plot,
+        0.0,
+        Stroke::new(1.0, theme::PANEL_EDGE),
+        StrokeKind::Inside,
+    );
 
     // Legend.
     let mut x = plot.left() + 6.0;
-    for (label, colour) in [("input", theme::INPUT), ("output", theme::OUTPUT), ("predicted |H(f)|", theme::PREDICTED)] {
-        painter.line_segment([Pos2::new(x, full.top() + 10.0), Pos2::new(x + 16.0, full.top() + 10.0)], Stroke::new(2.0, colour));
-        let r = painter.text(Pos2::new(x + 20.0, full.top() + 10.0), Align2::LEFT_CENTER, label, small.clone(), theme::TEXT);
+    for (label, colour) in [
+        ("input", theme::INPUT),
+        ("output", theme::OUTPUT),
+        ("predicted |H(f)|", theme::PREDICTED),
+    ] {
+        painter.line_segment(
+            [
+                Pos2::new(x, full.top() + 10.0),
+                Pos2::new(x + 16.0, full.top() + 10.0),
+            ],
+            Stroke::new(2.0, colour),
+        );
+        let r = painter.text(
+            Pos2::new(x + 20.0, full.top() + 10.0),
+            Align2::LEFT_CENTER,
+            label,
+            small.clone(),
+            theme::TEXT,
+        );
         x = r.right() + 14.0;
     }
 
     // Hover: the frequency and every curve's level there.
     if let Some(pos) = response.hover_pos().filter(|p| plot.contains(*p)) {
-        painter.line_segment([Pos2::new(pos.x, plot.top()), Pos2::new(pos.x, plot.bottom())], Stroke::new(1.0, theme::TEXT_DIM));
+        painter.line_segment(
+            [
+                Pos2::new(pos.x, plot.top()),
+                Pos2::new(pos.x, plot.bottom()),
+            ],
+            Stroke::new(1.0, theme::TEXT_DIM),
+        );
         let f = f_of(plot, pos.x);
         let c = ((pos.x - plot.left()) as usize).min(columns.saturating_sub(1));
         let cursor_db = FLOOR_DB + (TOP_DB - FLOOR_DB) * (plot.bottom() - pos.y) / plot.height();
-        let mut text = format!("{}   cursor {} dBFS\n", theme::hz(f), theme::signed_db(cursor_db as f64));
+        let mut text = format!(
+            "{}   cursor {} dBFS\n",
+            theme::hz(f),
+            theme::signed_db(cursor_db as f64)
+        );
         if let (Some(i), Some(o)) = (levels_in.get(c), levels_out.get(c)) {
-            text += &format!("in {}  out {} dBFS   ", theme::signed_db(*i as f64), theme::signed_db(*o as f64));
+            text += &format!(
+                "in {}  out {} dBFS   ",
+                theme::signed_db(*i as f64),
+                theme::signed_db(*o as f64)
+            );
         }
-        text += &format!("|H| {} dB", theme::signed_db(h_db[c.min(h_db.len() - 1)] as f64));
+        text += &format!(
+            "|H| {} dB",
+            theme::signed_db(h_db[c.min(h_db.len() - 1)] as f64)
+        );
         let galley = painter.layout_no_wrap(text, FontId::proportional(12.0), theme::TEXT);
         // Beside the cursor, on the side with room, kept inside the plot.
         let size = galley.size();
-        let x = if pos.x + 12.0 + size.x < plot.right() { pos.x + 10.0 } else { (pos.x - 10.0 - size.x).max(plot.left() + 4.0) };
+        let x = if pos.x + 12.0 + size.x < plot.right() {
+            pos.x + 10.0
+        } else {
+            (pos.x - 10.0 - size.x).max(plot.left() + 4.0)
+        };
         let y = (pos.y - 10.0 - size.y).max(plot.top() + 4.0);
         let rect = Rect::from_min_size(Pos2::new(x, y), size);
         painter.rect_filled(rect.expand(4.0), 3.0, theme::PANEL);
-        painter.rect_stroke(rect.expand(4.0), 3.0, Stroke::new(1.0, theme::TEXT_DIM), StrokeKind::Inside);
+        painter.rect_stroke(
+            rect.expand(4.0),
+            3.0,
+            Stroke::new(1.0, theme::TEXT_DIM),
+            StrokeKind::Inside,
+        );
         painter.galley(rect.min, galley, theme::TEXT);
     }
 }

@@ -39,19 +39,27 @@ pub struct EditorState {
 
 impl Default for EditorState {
     fn default() -> Self {
-        EditorState { width: AtomicU32::new(DEFAULT_WIDTH), height: AtomicU32::new(DEFAULT_HEIGHT) }
+        EditorState {
+            width: AtomicU32::new(DEFAULT_WIDTH),
+            height: AtomicU32::new(DEFAULT_HEIGHT),
+        }
     }
 }
 
 impl EditorState {
     pub fn size(&self) -> WindowSize {
-        WindowSize { width: self.width.load(Ordering::Relaxed), height: self.height.load(Ordering::Relaxed) }
+        WindowSize {
+            width: self.width.load(Ordering::Relaxed),
+            height: self.height.load(Ordering::Relaxed),
+        }
     }
 
     /// Stores a new size, kept within [`MIN_WIDTH`] × [`MIN_HEIGHT`] … 8192².
     pub fn set_size(&self, size: WindowSize) {
-        self.width.store(size.width.clamp(MIN_WIDTH, 8192), Ordering::Relaxed);
-        self.height.store(size.height.clamp(MIN_HEIGHT, 8192), Ordering::Relaxed);
+        self.width
+            .store(size.width.clamp(MIN_WIDTH, 8192), Ordering::Relaxed);
+        self.height
+            .store(size.height.clamp(MIN_HEIGHT, 8192), Ordering::Relaxed);
     }
 }
 
@@ -107,7 +115,10 @@ pub struct ScenarioSlots {
 
 /// The values of `s` as a scenario: every id of the parameter table.
 pub fn scenario_of(s: &Settings) -> Scenario {
-    PARAMS.iter().filter_map(|p| s.get(p.id).map(|v| (p.id.to_string(), v))).collect()
+    PARAMS
+        .iter()
+        .filter_map(|p| s.get(p.id).map(|v| (p.id.to_string(), v)))
+        .collect()
 }
 
 /// A scenario applied over `base`: ids it does not know, or values out of range (a session
@@ -218,7 +229,10 @@ mod tests {
     #[test]
     fn slots_survive_a_session_round_trip() {
         let mut slots = ScenarioSlots::default();
-        let s = Settings { gain: -12.5, ..Settings::default() };
+        let s = Settings {
+            gain: -12.5,
+            ..Settings::default()
+        };
         slots.flip(&s);
         let json = serde_json::to_string(&slots).unwrap();
         let back: ScenarioSlots = serde_json::from_str(&json).unwrap();

@@ -22,7 +22,9 @@ pub fn spl_at_one_volt(s: &Settings) -> Option<f64> {
     match s.load {
         LoadKind::LineInput => None,
         LoadKind::Headphones => Some(s.sens),
-        LoadKind::PassiveSpeaker => Some(s.sens - 10.0 * s.z_load.log10() - 20.0 * s.distance.log10()),
+        LoadKind::PassiveSpeaker => {
+            Some(s.sens - 10.0 * s.z_load.log10() - 20.0 * s.distance.log10())
+        }
         LoadKind::ActiveSpeaker => {
             Some(s.sens - 20.0 * PLUS_4_DBU_VRMS.log10() - 20.0 * s.distance.log10())
         }

@@ -32,13 +32,21 @@ impl Resonance {
         if r <= 0.0 {
             return None;
         }
-        Some(Resonance { r, l: r / (TAU * f_res * q), c: q / (TAU * f_res * r) })
+        Some(Resonance {
+            r,
+            l: r / (TAU * f_res * q),
+            c: q / (TAU * f_res * r),
+        })
     }
 
     /// From Thiele–Small data: R = Re·Qms/Qes, q = Qms, f_res = fs.
     pub fn from_thiele_small(re: f64, fs: f64, qms: f64, qes: f64) -> Resonance {
         let r = re * qms / qes;
-        Resonance { r, l: r / (TAU * fs * qms), c: qms / (TAU * fs * r) }
+        Resonance {
+            r,
+            l: r / (TAU * fs * qms),
+            c: qms / (TAU * fs * r),
+        }
     }
 
     /// Impedance of R ∥ L ∥ C at `f` Hz: 1 / (1/R + 1/(jωL) + jωC).
@@ -72,7 +80,12 @@ impl LoadCircuit {
                 c_shunt: 0.0,
             }
         } else {
-            LoadCircuit { r: s.z_load, l: 0.0, resonance: None, c_shunt: RECEIVER_INPUT_CAPACITANCE_F }
+            LoadCircuit {
+                r: s.z_load,
+                l: 0.0,
+                resonance: None,
+                c_shunt: RECEIVER_INPUT_CAPACITANCE_F,
+            }
         }
     }
 

@@ -48,7 +48,9 @@ impl Network {
     /// R_out + 1/(jω·C_out) + R_cable.
     pub fn series_impedance(&self, f: f64) -> Complex64 {
         let w = TAU * f;
-        let zc = self.c_out.map_or(Complex64::new(0.0, 0.0), |c| Complex64::new(0.0, -1.0 / (w * c)));
+        let zc = self.c_out.map_or(Complex64::new(0.0, 0.0), |c| {
+            Complex64::new(0.0, -1.0 / (w * c))
+        });
         Complex64::new(self.r_out + self.r_cable, 0.0) + zc
     }
 

@@ -30,4 +30,3 @@ pub struct OperatingPoint {
     /// Deepest reduction by the safety ceiling, dB (≤ 0).
     pub ceiling_db: f64,
 }
-

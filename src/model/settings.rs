@@ -57,8 +57,12 @@ impl LoadKind {
         LoadKind::Headphones,
         LoadKind::PassiveSpeaker,
     ];
-    pub const NAMES: [&'static str; 4] =
-        ["Line input", "Active speaker", "Headphones", "Passive speaker"];
+    pub const NAMES: [&'static str; 4] = [
+        "Line input",
+        "Active speaker",
+        "Headphones",
+        "Passive speaker",
+    ];
 
     /// Headphones and passive speakers turn voltage into sound themselves: a voice coil with
     /// its motional resonance. Line inputs and active speakers are high-impedance receivers.
@@ -86,7 +90,11 @@ impl Mains {
     }
 }
 impl ListenMode {
-    pub const ALL: [ListenMode; 3] = [ListenMode::Electrical, ListenMode::Acoustic, ListenMode::Matched];
+    pub const ALL: [ListenMode; 3] = [
+        ListenMode::Electrical,
+        ListenMode::Acoustic,
+        ListenMode::Matched,
+    ];
     pub const NAMES: [&'static str; 3] = ["Electrical", "Acoustic", "Matched"];
 }
 
@@ -99,9 +107,17 @@ pub const BALANCED_HUM_REJECTION_DB: f64 = 60.0;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ParamKind {
     /// A number in display units; `log` marks ranges that span decades.
-    Float { min: f64, max: f64, default: f64, log: bool },
+    Float {
+        min: f64,
+        max: f64,
+        default: f64,
+        log: bool,
+    },
     /// One of `options`, stored as its index.
-    Choice { options: &'static [&'static str], default: usize },
+    Choice {
+        options: &'static [&'static str],
+        default: usize,
+    },
     /// Off or on.
     Toggle { default: bool },
 }
@@ -130,45 +146,284 @@ pub enum Side {
     Listening,
 }
 
-const fn float(id: &'static str, name: &'static str, unit: &'static str, side: Side, min: f64, max: f64, default: f64, log: bool) -> ParamSpec {
-    ParamSpec { id, name, unit, kind: ParamKind::Float { min, max, default, log }, side }
+const fn float(
+    id: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    side: Side,
+    min: f64,
+    max: f64,
+    default: f64,
+    log: bool,
+) -> ParamSpec {
+    ParamSpec {
+        id,
+        name,
+        unit,
+        kind: ParamKind::Float {
+            min,
+            max,
+            default,
+            log,
+        },
+        side,
+    }
 }
-const fn choice(id: &'static str, name: &'static str, side: Side, options: &'static [&'static str], default: usize) -> ParamSpec {
-    ParamSpec { id, name, unit: "", kind: ParamKind::Choice { options, default }, side }
+const fn choice(
+    id: &'static str,
+    name: &'static str,
+    side: Side,
+    options: &'static [&'static str],
+    default: usize,
+) -> ParamSpec {
+    ParamSpec {
+        id,
+        name,
+        unit: "",
+        kind: ParamKind::Choice { options, default },
+        side,
+    }
 }
 
 /// The parameter table of DESIGN §3, in its order.
 pub const PARAMS: &[ParamSpec] = &[
     choice("output", "Output type", Side::Source, &OutputKind::NAMES, 1),
     choice("load", "Load type", Side::Load, &LoadKind::NAMES, 2),
-    float("ref_level", "DAC reference level", "dBu", Side::Source, -20.0, 28.0, 18.0, false),
+    float(
+        "ref_level",
+        "DAC reference level",
+        "dBu",
+        Side::Source,
+        -20.0,
+        28.0,
+        18.0,
+        false,
+    ),
     float("gain", "Gain", "dB", Side::Source, -80.0, 40.0, 0.0, false),
-    float("z_out", "Output impedance", "Ω", Side::Source, 0.001, 2000.0, 10.0, true),
-    float("c_out", "Coupling capacitor", "µF", Side::Source, 0.0, 10000.0, 0.0, false),
-    float("v_clip", "Rail limit", "V", Side::Source, 0.1, 200.0, 6.0, true),
-    float("i_max", "Current limit", "mA", Side::Source, 1.0, 100000.0, 150.0, true),
-    choice("clip_shape", "Clip shape", Side::Source, &ClipShape::NAMES, 0),
+    float(
+        "z_out",
+        "Output impedance",
+        "Ω",
+        Side::Source,
+        0.001,
+        2000.0,
+        10.0,
+        true,
+    ),
+    float(
+        "c_out",
+        "Coupling capacitor",
+        "µF",
+        Side::Source,
+        0.0,
+        10000.0,
+        0.0,
+        false,
+    ),
+    float(
+        "v_clip",
+        "Rail limit",
+        "V",
+        Side::Source,
+        0.1,
+        200.0,
+        6.0,
+        true,
+    ),
+    float(
+        "i_max",
+        "Current limit",
+        "mA",
+        Side::Source,
+        1.0,
+        100000.0,
+        150.0,
+        true,
+    ),
+    choice(
+        "clip_shape",
+        "Clip shape",
+        Side::Source,
+        &ClipShape::NAMES,
+        0,
+    ),
     float("color", "Colour", "%", Side::Source, 0.0, 10.0, 0.01, false),
-    float("noise", "Noise floor", "dBu", Side::Source, -140.0, -40.0, -110.0, false),
-    float("dc_offset", "DC offset", "mV", Side::Source, -1000.0, 1000.0, 0.0, false),
-    float("cable_len", "Cable length", "m", Side::Cable, 0.0, 100.0, 2.0, false),
-    float("cable_r", "Cable resistance", "Ω/m", Side::Cable, 0.0, 1.0, 0.02, false),
-    float("cable_c", "Cable capacitance", "pF/m", Side::Cable, 0.0, 500.0, 100.0, false),
-    ParamSpec { id: "balanced", name: "Balanced", unit: "", kind: ParamKind::Toggle { default: false }, side: Side::Cable },
-    float("hum", "Hum", "dBu", Side::Cable, -140.0, -20.0, -140.0, false),
+    float(
+        "noise",
+        "Noise floor",
+        "dBu",
+        Side::Source,
+        -140.0,
+        -40.0,
+        -110.0,
+        false,
+    ),
+    float(
+        "dc_offset",
+        "DC offset",
+        "mV",
+        Side::Source,
+        -1000.0,
+        1000.0,
+        0.0,
+        false,
+    ),
+    float(
+        "cable_len",
+        "Cable length",
+        "m",
+        Side::Cable,
+        0.0,
+        100.0,
+        2.0,
+        false,
+    ),
+    float(
+        "cable_r",
+        "Cable resistance",
+        "Ω/m",
+        Side::Cable,
+        0.0,
+        1.0,
+        0.02,
+        false,
+    ),
+    float(
+        "cable_c",
+        "Cable capacitance",
+        "pF/m",
+        Side::Cable,
+        0.0,
+        500.0,
+        100.0,
+        false,
+    ),
+    ParamSpec {
+        id: "balanced",
+        name: "Balanced",
+        unit: "",
+        kind: ParamKind::Toggle { default: false },
+        side: Side::Cable,
+    },
+    float(
+        "hum",
+        "Hum",
+        "dBu",
+        Side::Cable,
+        -140.0,
+        -20.0,
+        -140.0,
+        false,
+    ),
     choice("mains", "Mains", Side::Cable, &Mains::NAMES, 0),
-    float("z_load", "Load impedance", "Ω", Side::Load, 1.0, 100000.0, 300.0, true),
-    float("l_coil", "Voice-coil inductance", "mH", Side::Load, 0.0, 10.0, 0.1, false),
-    float("f_res", "Resonance frequency", "Hz", Side::Load, 5.0, 2000.0, 100.0, true),
-    float("z_peak", "Impedance at resonance", "Ω", Side::Load, 1.0, 100000.0, 500.0, true),
+    float(
+        "z_load",
+        "Load impedance",
+        "Ω",
+        Side::Load,
+        1.0,
+        100000.0,
+        300.0,
+        true,
+    ),
+    float(
+        "l_coil",
+        "Voice-coil inductance",
+        "mH",
+        Side::Load,
+        0.0,
+        10.0,
+        0.1,
+        false,
+    ),
+    float(
+        "f_res",
+        "Resonance frequency",
+        "Hz",
+        Side::Load,
+        5.0,
+        2000.0,
+        100.0,
+        true,
+    ),
+    float(
+        "z_peak",
+        "Impedance at resonance",
+        "Ω",
+        Side::Load,
+        1.0,
+        100000.0,
+        500.0,
+        true,
+    ),
     float("q_res", "Resonance Q", "", Side::Load, 0.1, 20.0, 2.0, true),
-    float("sens", "Sensitivity", "dB", Side::Load, 60.0, 130.0, 97.0, false),
-    float("p_max", "Power rating", "W", Side::Load, 0.001, 5000.0, 0.2, true),
-    float("in_max", "Maximum input", "dBu", Side::Load, -10.0, 30.0, 24.0, false),
-    float("distance", "Listening distance", "m", Side::Listening, 0.3, 20.0, 2.0, false),
-    choice("listen", "Listen mode", Side::Listening, &ListenMode::NAMES, 0),
-    float("spl_ref", "Acoustic reference", "dB SPL", Side::Listening, 70.0, 130.0, 100.0, false),
-    float("ceiling", "Safety ceiling", "dBFS", Side::Listening, -24.0, 0.0, -1.0, false),
+    float(
+        "sens",
+        "Sensitivity",
+        "dB",
+        Side::Load,
+        60.0,
+        130.0,
+        97.0,
+        false,
+    ),
+    float(
+        "p_max",
+        "Power rating",
+        "W",
+        Side::Load,
+        0.001,
+        5000.0,
+        0.2,
+        true,
+    ),
+    float(
+        "in_max",
+        "Maximum input",
+        "dBu",
+        Side::Load,
+        -10.0,
+        30.0,
+        24.0,
+        false,
+    ),
+    float(
+        "distance",
+        "Listening distance",
+        "m",
+        Side::Listening,
+        0.3,
+        20.0,
+        2.0,
+        false,
+    ),
+    choice(
+        "listen",
+        "Listen mode",
+        Side::Listening,
+        &ListenMode::NAMES,
+        0,
+    ),
+    float(
+        "spl_ref",
+        "Acoustic reference",
+        "dB SPL",
+        Side::Listening,
+        70.0,
+        130.0,
+        100.0,
+        false,
+    ),
+    float(
+        "ceiling",
+        "Safety ceiling",
+        "dBFS",
+        Side::Listening,
+        -24.0,
+        0.0,
+        -1.0,
+        false,
+    ),
 ];
 
 /// The row of the table with this id.
@@ -287,9 +542,21 @@ impl Default for Settings {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SettingError {
     UnknownId(String),
-    OutOfRange { id: &'static str, value: f64, min: f64, max: f64, unit: &'static str },
-    NotANumber { id: &'static str },
-    BadText { id: &'static str, text: String, expected: String },
+    OutOfRange {
+        id: &'static str,
+        value: f64,
+        min: f64,
+        max: f64,
+        unit: &'static str,
+    },
+    NotANumber {
+        id: &'static str,
+    },
+    BadText {
+        id: &'static str,
+        text: String,
+        expected: String,
+    },
 }
 
 impl fmt::Display for SettingError {
@@ -297,10 +564,24 @@ impl fmt::Display for SettingError {
         match self {
             SettingError::UnknownId(id) => {
                 let ids: Vec<&str> = PARAMS.iter().map(|p| p.id).collect();
-                write!(f, "unknown parameter id '{id}' (known ids: {})", ids.join(", "))
+                write!(
+                    f,
+                    "unknown parameter id '{id}' (known ids: {})",
+                    ids.join(", ")
+                )
             }
-            SettingError::OutOfRange { id, value, min, max, unit } => {
-                let u = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+            SettingError::OutOfRange {
+                id,
+                value,
+                min,
+                max,
+                unit,
+            } => {
+                let u = if unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {unit}")
+                };
                 write!(f, "{id} = {value}{u} is out of range ({min} … {max}{u})")
             }
             SettingError::NotANumber { id } => write!(f, "{id} must be a finite number"),
@@ -368,7 +649,13 @@ impl Settings {
             ParamKind::Toggle { .. } => (0.0, 1.0),
         };
         if value < min || value > max {
-            return Err(SettingError::OutOfRange { id: p.id, value, min, max, unit: p.unit });
+            return Err(SettingError::OutOfRange {
+                id: p.id,
+                value,
+                min,
+                max,
+                unit: p.unit,
+            });
         }
         let idx = value.round() as usize;
         match id {
@@ -426,10 +713,30 @@ impl Settings {
 
 /// Index in [`PARAMS`] of each continuous field, for [`Settings::clamped`] (checked by a test).
 const FLOAT_FIELDS: [(usize, &str); 24] = [
-    (2, "ref_level"), (3, "gain"), (4, "z_out"), (5, "c_out"), (6, "v_clip"), (7, "i_max"), (9, "color"),
-    (10, "noise"), (11, "dc_offset"), (12, "cable_len"), (13, "cable_r"), (14, "cable_c"), (16, "hum"),
-    (18, "z_load"), (19, "l_coil"), (20, "f_res"), (21, "z_peak"), (22, "q_res"), (23, "sens"), (24, "p_max"),
-    (25, "in_max"), (26, "distance"), (28, "spl_ref"), (29, "ceiling"),
+    (2, "ref_level"),
+    (3, "gain"),
+    (4, "z_out"),
+    (5, "c_out"),
+    (6, "v_clip"),
+    (7, "i_max"),
+    (9, "color"),
+    (10, "noise"),
+    (11, "dc_offset"),
+    (12, "cable_len"),
+    (13, "cable_r"),
+    (14, "cable_c"),
+    (16, "hum"),
+    (18, "z_load"),
+    (19, "l_coil"),
+    (20, "f_res"),
+    (21, "z_peak"),
+    (22, "q_res"),
+    (23, "sens"),
+    (24, "p_max"),
+    (25, "in_max"),
+    (26, "distance"),
+    (28, "spl_ref"),
+    (29, "ceiling"),
 ];
 
 impl Settings {
@@ -439,14 +746,41 @@ impl Settings {
     pub fn clamped(&self) -> Settings {
         let mut s = *self;
         let fields: [&mut f64; 24] = [
-            &mut s.ref_level, &mut s.gain, &mut s.z_out, &mut s.c_out, &mut s.v_clip, &mut s.i_max, &mut s.color,
-            &mut s.noise, &mut s.dc_offset, &mut s.cable_len, &mut s.cable_r, &mut s.cable_c, &mut s.hum,
-            &mut s.z_load, &mut s.l_coil, &mut s.f_res, &mut s.z_peak, &mut s.q_res, &mut s.sens, &mut s.p_max,
-            &mut s.in_max, &mut s.distance, &mut s.spl_ref, &mut s.ceiling,
+            &mut s.ref_level,
+            &mut s.gain,
+            &mut s.z_out,
+            &mut s.c_out,
+            &mut s.v_clip,
+            &mut s.i_max,
+            &mut s.color,
+            &mut s.noise,
+            &mut s.dc_offset,
+            &mut s.cable_len,
+            &mut s.cable_r,
+            &mut s.cable_c,
+            &mut s.hum,
+            &mut s.z_load,
+            &mut s.l_coil,
+            &mut s.f_res,
+            &mut s.z_peak,
+            &mut s.q_res,
+            &mut s.sens,
+            &mut s.p_max,
+            &mut s.in_max,
+            &mut s.distance,
+            &mut s.spl_ref,
+            &mut s.ceiling,
         ];
         for (v, (idx, _)) in fields.into_iter().zip(FLOAT_FIELDS) {
-            if let ParamKind::Float { min, max, default, .. } = PARAMS[idx].kind {
-                *v = if v.is_nan() { default } else { v.clamp(min, max) };
+            if let ParamKind::Float {
+                min, max, default, ..
+            } = PARAMS[idx].kind
+            {
+                *v = if v.is_nan() {
+                    default
+                } else {
+                    v.clamp(min, max)
+                };
             }
         }
         s
@@ -455,13 +789,20 @@ impl Settings {
 
 /// Folds an option name or unit for lenient comparison: lower case, no spaces, '_' or '-'.
 fn fold(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Reads a display-unit value for `p` from text; see [`Settings::set_text`].
 pub fn parse_value(p: &ParamSpec, text: &str) -> Result<f64, SettingError> {
     let t = text.trim();
-    let bad = |expected: String| SettingError::BadText { id: p.id, text: text.to_string(), expected };
+    let bad = |expected: String| SettingError::BadText {
+        id: p.id,
+        text: text.to_string(),
+        expected,
+    };
     match p.kind {
         ParamKind::Choice { options, .. } => {
             let f = fold(t);
@@ -482,11 +823,20 @@ pub fn parse_value(p: &ParamSpec, text: &str) -> Result<f64, SettingError> {
         ParamKind::Float { .. } => {
             let split = t
                 .char_indices()
-                .find(|(i, c)| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')) || (*i > 0 && matches!(c, 'e' | 'E') && !t[i + 1..].starts_with(|d: char| d.is_ascii_digit() || d == '-' || d == '+')))
+                .find(|(i, c)| {
+                    !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
+                        || (*i > 0
+                            && matches!(c, 'e' | 'E')
+                            && !t[i + 1..]
+                                .starts_with(|d: char| d.is_ascii_digit() || d == '-' || d == '+'))
+                })
                 .map(|(i, _)| i)
                 .unwrap_or(t.len());
             let (num, unit) = t.split_at(split);
-            let value: f64 = num.trim().parse().map_err(|_| bad(format!("a number in {}", unit_or_none(p))))?;
+            let value: f64 = num
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("a number in {}", unit_or_none(p))))?;
             let unit = fold(unit);
             if !unit.is_empty() && !unit_matches(p.unit, &unit) {
                 return Err(bad(format!("a number in {}", unit_or_none(p))));
@@ -497,24 +847,40 @@ pub fn parse_value(p: &ParamSpec, text: &str) -> Result<f64, SettingError> {
 }
 
 fn unit_or_none(p: &ParamSpec) -> &'static str {
-    if p.unit.is_empty() { "no unit" } else { p.unit }
+    if p.unit.is_empty() {
+        "no unit"
+    } else {
+        p.unit
+    }
 }
 
 /// Accepts the table's unit and its ASCII spellings (Ω as ohm, µ as u).
 fn unit_matches(unit: &str, typed: &str) -> bool {
     let canonical = fold(unit);
-    let ascii = canonical.replace('ω', "ohm").replace('µ', "u").replace('μ', "u");
-    typed == canonical || typed == ascii || (ascii == "ohm" && typed == "ohms") || (ascii == "dbspl" && typed == "db")
+    let ascii = canonical
+        .replace('ω', "ohm")
+        .replace('µ', "u")
+        .replace('μ', "u");
+    typed == canonical
+        || typed == ascii
+        || (ascii == "ohm" && typed == "ohms")
+        || (ascii == "dbspl" && typed == "db")
 }
 
 /// Display text for a value of `p` in its unit.
 pub fn format_value(p: &ParamSpec, v: f64) -> String {
     match p.kind {
-        ParamKind::Choice { options, .. } => options[(v.round() as usize).min(options.len() - 1)].to_string(),
+        ParamKind::Choice { options, .. } => {
+            options[(v.round() as usize).min(options.len() - 1)].to_string()
+        }
         ParamKind::Toggle { .. } => if v >= 0.5 { "on" } else { "off" }.to_string(),
         ParamKind::Float { .. } => {
             let num = format_number(v);
-            if p.unit.is_empty() { num } else { format!("{num} {}", p.unit) }
+            if p.unit.is_empty() {
+                num
+            } else {
+                format!("{num} {}", p.unit)
+            }
         }
     }
 }
@@ -522,9 +888,23 @@ pub fn format_value(p: &ParamSpec, v: f64) -> String {
 /// A number with about four significant figures and no trailing zeros.
 pub fn format_number(v: f64) -> String {
     let a = v.abs();
-    let decimals = if a == 0.0 || a >= 1000.0 { 0 } else if a >= 100.0 { 1 } else if a >= 10.0 { 2 } else if a >= 1.0 { 3 } else { (3.0 - a.log10().floor()) as usize };
+    let decimals = if a == 0.0 || a >= 1000.0 {
+        0
+    } else if a >= 100.0 {
+        1
+    } else if a >= 10.0 {
+        2
+    } else if a >= 1.0 {
+        3
+    } else {
+        (3.0 - a.log10().floor()) as usize
+    };
     let s = format!("{:.*}", decimals.min(9), v);
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
@@ -548,7 +928,11 @@ mod tests {
     fn ids_are_unique_and_every_id_reads_back() {
         let mut s = Settings::default();
         for (i, p) in PARAMS.iter().enumerate() {
-            assert!(PARAMS[i + 1..].iter().all(|q| q.id != p.id), "{} twice", p.id);
+            assert!(
+                PARAMS[i + 1..].iter().all(|q| q.id != p.id),
+                "{} twice",
+                p.id
+            );
             let v = s.get(p.id).unwrap();
             s.set(p.id, v).unwrap();
         }
@@ -590,9 +974,21 @@ mod tests {
         assert!(s.balanced);
         s.set_text("gain", "-1e1").unwrap();
         assert_eq!(s.gain, -10.0);
-        assert!(matches!(s.set_text("z_out", "12 V"), Err(SettingError::BadText { .. })));
-        assert!(matches!(s.set_text("z_out", "5000"), Err(SettingError::OutOfRange { .. })));
-        assert!(matches!(s.set_text("zout", "5"), Err(SettingError::UnknownId(_))));
-        assert!(matches!(s.set("gain", f64::NAN), Err(SettingError::NotANumber { .. })));
+        assert!(matches!(
+            s.set_text("z_out", "12 V"),
+            Err(SettingError::BadText { .. })
+        ));
+        assert!(matches!(
+            s.set_text("z_out", "5000"),
+            Err(SettingError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            s.set_text("zout", "5"),
+            Err(SettingError::UnknownId(_))
+        ));
+        assert!(matches!(
+            s.set("gain", f64::NAN),
+            Err(SettingError::NotANumber { .. })
+        ));
     }
 }

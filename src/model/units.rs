@@ -47,6 +47,9 @@ mod tests {
     #[test]
     fn full_scale_of_plus_18_dbu() {
         // +18 dBu = 6.153 V rms → 8.70 V peak.
-        assert!((full_scale_peak_volts(18.0) - 0.774_596_669 * 7.943_282_347 * 2f64.sqrt()).abs() < 1e-6);
+        assert!(
+            (full_scale_peak_volts(18.0) - 0.774_596_669 * 7.943_282_347 * 2f64.sqrt()).abs()
+                < 1e-6
+        );
     }
 }

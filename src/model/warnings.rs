@@ -20,10 +20,11 @@ mod text;
 pub use dynamic::{dynamic, CURRENT_LIMIT_NEAR, SPL_CAUTION_DB, SPL_DANGER_DB};
 pub use hold::{WarningHold, HOLD_SECONDS};
 pub use structural::{
-    available_power, dc_at_terminals, dc_limit, full_scale_at_load, hum_loudness, response_shape, structural,
-    FullScale, HumLoudness, ResponseShape, AMP_HEADROOM_RATIO, AUDIO_BAND_HZ, BALANCED_HUM_REJECTION_DB,
-    DC_CURRENT_FRACTION, DC_HEAT_FRACTION, FULL_SCALE_SPL_DB, HEADPHONE_REFERENCE_POWER_W, HUM_AUDIBLE_SPL_DB,
-    HUM_OFF_DBU, REFERENCE_HZ, SPEAKER_REFERENCE_POWER_W, ZOUT_RATIO_LIMIT,
+    available_power, dc_at_terminals, dc_limit, full_scale_at_load, hum_loudness, response_shape,
+    structural, FullScale, HumLoudness, ResponseShape, AMP_HEADROOM_RATIO, AUDIO_BAND_HZ,
+    BALANCED_HUM_REJECTION_DB, DC_CURRENT_FRACTION, DC_HEAT_FRACTION, FULL_SCALE_SPL_DB,
+    HEADPHONE_REFERENCE_POWER_W, HUM_AUDIBLE_SPL_DB, HUM_OFF_DBU, REFERENCE_HZ,
+    SPEAKER_REFERENCE_POWER_W, ZOUT_RATIO_LIMIT,
 };
 
 use super::{OperatingPoint, Settings};
@@ -83,7 +84,10 @@ pub struct Warning {
 impl Warning {
     /// The figure called `name`, if the warning has one.
     pub fn figure(&self, name: &str) -> Option<f64> {
-        self.figures.iter().find(|f| f.name == name).map(|f| f.value)
+        self.figures
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value)
     }
 
     /// True for the warnings that come from the measured audio (and are held on screen).
@@ -107,8 +111,15 @@ pub const STRUCTURAL_IDS: [&str; 10] = [
 ];
 
 /// Ids of the warnings that follow from the measured operating point.
-pub const DYNAMIC_IDS: [&str; 7] =
-    ["rail_clip", "current_limit", "receiver_overload", "overpower", "spl_high", "spl_danger", "ceiling"];
+pub const DYNAMIC_IDS: [&str; 7] = [
+    "rail_clip",
+    "current_limit",
+    "receiver_overload",
+    "overpower",
+    "spl_high",
+    "spl_danger",
+    "ceiling",
+];
 
 /// True when `id` names a dynamic warning.
 pub fn is_dynamic(id: &str) -> bool {
@@ -153,7 +164,11 @@ mod tests {
 
     #[test]
     fn ids_are_unique() {
-        let all: Vec<&str> = STRUCTURAL_IDS.iter().chain(DYNAMIC_IDS.iter()).copied().collect();
+        let all: Vec<&str> = STRUCTURAL_IDS
+            .iter()
+            .chain(DYNAMIC_IDS.iter())
+            .copied()
+            .collect();
         for (i, id) in all.iter().enumerate() {
             assert!(!all[i + 1..].contains(id), "{id} twice");
         }

@@ -40,7 +40,9 @@ pub fn render(s: &Settings, fs: f64, x: &[f32]) -> (Vec<f32>, Engine) {
 /// Complex spectrum of `x` (no window), length `x.len()`.
 pub fn spectrum(x: &[f64]) -> Vec<Complex64> {
     let mut buf: Vec<Complex64> = x.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-    FftPlanner::new().plan_fft_forward(buf.len()).process(&mut buf);
+    FftPlanner::new()
+        .plan_fft_forward(buf.len())
+        .process(&mut buf);
     buf
 }
 
@@ -54,12 +56,18 @@ pub fn windowed_magnitudes(x: &[f64]) -> Vec<f64> {
     };
     let xs: Vec<f64> = x.iter().enumerate().map(|(i, v)| v * w(i)).collect();
     let gain = 0.35875 * n as f64 / 2.0;
-    spectrum(&xs).iter().take(n / 2).map(|c| c.norm() / gain).collect()
+    spectrum(&xs)
+        .iter()
+        .take(n / 2)
+        .map(|c| c.norm() / gain)
+        .collect()
 }
 
 /// A sine of amplitude `a` at `f` Hz.
 pub fn sine(a: f64, f: f64, fs: f64, n: usize) -> Vec<f32> {
-    (0..n).map(|i| (a * (TAU * f * i as f64 / fs).sin()) as f32).collect()
+    (0..n)
+        .map(|i| (a * (TAU * f * i as f64 / fs).sin()) as f32)
+        .collect()
 }
 
 /// RMS of `x` in the band `lo`…`hi` Hz, by summing the power of the FFT bins.
@@ -111,7 +119,9 @@ pub fn dc_blocker(f: f64) -> f64 {
 
 /// `n` log-spaced frequencies from `lo` to `hi`.
 pub fn log_freqs(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    (0..n).map(|k| lo * (hi / lo).powf(k as f64 / (n - 1) as f64)).collect()
+    (0..n)
+        .map(|k| lo * (hi / lo).powf(k as f64 / (n - 1) as f64))
+        .collect()
 }
 
 /// Total harmonic distortion of `x` for a sine at bin `k0` (windowed; harmonics up to fs/2).

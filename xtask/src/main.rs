@@ -8,18 +8,27 @@ fn main() -> nice_plug_xtask::Result<()> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("install") => install(args.collect()),
-        Some(cmd) => nice_plug_xtask::main_with_args("cargo xtask", std::iter::once(cmd.to_string()).chain(args)),
+        Some(cmd) => nice_plug_xtask::main_with_args(
+            "cargo xtask",
+            std::iter::once(cmd.to_string()).chain(args),
+        ),
         None => nice_plug_xtask::main_with_args("cargo xtask", std::iter::empty()),
     }
 }
 
 /// Bundles in release mode (extra arguments go to the build) and copies the bundles home.
 fn install(extra: Vec<String>) -> nice_plug_xtask::Result<()> {
-    let mut bundle_args = vec!["bundle".to_string(), "outpath".to_string(), "--release".to_string()];
+    let mut bundle_args = vec![
+        "bundle".to_string(),
+        "outpath".to_string(),
+        "--release".to_string(),
+    ];
     bundle_args.extend(extra.into_iter().filter(|a| a != "--release"));
     nice_plug_xtask::main_with_args("cargo xtask", bundle_args)?;
     nice_plug_xtask::chdir_workspace_root()?;
-    let home = std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| anyhow_msg("HOME is not set"))?;
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow_msg("HOME is not set"))?;
     let bundled = Path::new("target/bundled");
     for (bundle, dir) in [("Outpath.clap", ".clap"), ("Outpath.vst3", ".vst3")] {
         let from = bundled.join(bundle);

@@ -15,7 +15,12 @@ pub fn signal() -> [Vec<f32>; 2] {
     let mut l = vec![0.0f64; n];
     let mut r = vec![0.0f64; n];
     let bass_notes = [41.2, 41.2, 55.0, 49.0]; // E1, E1, A1, G1 — one per bar of 2 s
-    let chords = [[164.8, 196.0, 246.9], [164.8, 207.7, 246.9], [220.0, 261.6, 329.6], [196.0, 246.9, 293.7]];
+    let chords = [
+        [164.8, 196.0, 246.9],
+        [164.8, 207.7, 246.9],
+        [220.0, 261.6, 329.6],
+        [196.0, 246.9, 293.7],
+    ];
     let mut rng = 0x1234_5678_9ABC_DEF0u64;
     let mut hat_hp = (0.0, 0.0);
     let (mut bass_phase, mut kick_phase) = (0.0f64, 0.0f64);
@@ -30,7 +35,11 @@ pub fn signal() -> [Vec<f32>; 2] {
         // Bass: a soft square-ish tone (fundamental and two odd harmonics) on the bar's note.
         bass_phase += TAU * bass_notes[bar] / fs;
         let env = 1.0 - (-(t % 0.25) * 40.0).exp();
-        let bass = 0.18 * env * (bass_phase.sin() + bass_phase.mul_add(3.0, 0.0).sin() / 3.0 + (5.0 * bass_phase).sin() / 5.0);
+        let bass = 0.18
+            * env
+            * (bass_phase.sin()
+                + bass_phase.mul_add(3.0, 0.0).sin() / 3.0
+                + (5.0 * bass_phase).sin() / 5.0);
         // Pad: the bar's chord with a slow swell, a little wider on the right.
         let swell = 0.5 - 0.5 * (TAU * t / 2.0).cos();
         let (mut pad_l, mut pad_r) = (0.0, 0.0);
@@ -53,5 +62,8 @@ pub fn signal() -> [Vec<f32>; 2] {
     }
     let peak = l.iter().chain(r.iter()).fold(0.0f64, |a, v| a.max(v.abs()));
     let g = 10f64.powf(DEMO_PEAK_DBFS / 20.0) / peak;
-    [l.iter().map(|v| (v * g) as f32).collect(), r.iter().map(|v| (v * g) as f32).collect()]
+    [
+        l.iter().map(|v| (v * g) as f32).collect(),
+        r.iter().map(|v| (v * g) as f32).collect(),
+    ]
 }

@@ -45,11 +45,18 @@ pub fn run(a: DevicesArgs) -> CliResult<()> {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
-    for (side, title, flag) in [(DeviceSide::Output, "Output stages", "--source"), (DeviceSide::Load, "Loads", "--load")] {
+    for (side, title, flag) in [
+        (DeviceSide::Output, "Output stages", "--source"),
+        (DeviceSide::Load, "Loads", "--load"),
+    ] {
         println!("{title} (use with {flag} ID):");
         let rows: Vec<_> = lib.devices.iter().filter(|d| d.side() == side).collect();
         let w = rows.iter().map(|d| d.id.len()).max().unwrap_or(0);
-        let wc = rows.iter().map(|d| d.category.label().len()).max().unwrap_or(0);
+        let wc = rows
+            .iter()
+            .map(|d| d.category.label().len())
+            .max()
+            .unwrap_or(0);
         for d in rows {
             println!("  {:w$}  {:wc$}  {}", d.id, d.category.label(), d.name);
         }

@@ -19,7 +19,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "outpath", version, about = "Hear and read what an output path does to a mix: line, headphone and speaker outs into real loads.")]
+#[command(
+    name = "outpath",
+    version,
+    about = "Hear and read what an output path does to a mix: line, headphone and speaker outs into real loads."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -86,12 +90,25 @@ fn main() -> ExitCode {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, so that a failure
 /// never leaves a partial file behind.
-pub fn write_atomically(path: &std::path::Path, write: impl FnOnce(&std::path::Path) -> CliResult<()>) -> CliResult<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+pub fn write_atomically(
+    path: &std::path::Path,
+    write: impl FnOnce(&std::path::Path) -> CliResult<()>,
+) -> CliResult<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     if !dir.is_dir() {
-        return Err(CliError(format!("cannot write {}: folder {} does not exist", path.display(), dir.display())));
+        return Err(CliError(format!(
+            "cannot write {}: folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
     }
-    let name = path.file_name().ok_or_else(|| CliError(format!("{} is not a file name", path.display())))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| CliError(format!("{} is not a file name", path.display())))?;
     let tmp = dir.join(format!(".{}.outpath-partial", name.to_string_lossy()));
     match write(&tmp) {
         Ok(()) => std::fs::rename(&tmp, path).map_err(|e| {

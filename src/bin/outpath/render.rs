@@ -48,28 +48,46 @@ pub struct Audio {
 }
 
 pub fn read_wav(path: &Path) -> CliResult<Audio> {
-    let mut reader = hound::WavReader::open(path).map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader = hound::WavReader::open(path)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
     let spec = reader.spec();
     let nch = spec.channels as usize;
     if !(1..=2).contains(&nch) {
-        return Err(CliError(format!("{}: {nch} channels; Outpath renders mono or stereo", path.display())));
+        return Err(CliError(format!(
+            "{}: {nch} channels; Outpath renders mono or stereo",
+            path.display()
+        )));
     }
     if spec.sample_rate < 8_000 || spec.sample_rate > 768_000 {
-        return Err(CliError(format!("{}: sample rate {} Hz is outside 8 kHz … 768 kHz", path.display(), spec.sample_rate)));
+        return Err(CliError(format!(
+            "{}: sample rate {} Hz is outside 8 kHz … 768 kHz",
+            path.display(),
+            spec.sample_rate
+        )));
     }
     let bad = |e: hound::Error| CliError(format!("cannot read {}: {e}", path.display()));
     let samples: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>().map_err(bad)?,
+        hound::SampleFormat::Float => reader
+            .samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(bad)?,
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-            reader.samples::<i32>().map(|s| s.map(|v| v as f32 * scale)).collect::<Result<_, _>>().map_err(bad)?
+            reader
+                .samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()
+                .map_err(bad)?
         }
     };
     let mut channels = vec![Vec::with_capacity(samples.len() / nch); nch];
     for (i, s) in samples.iter().enumerate() {
         channels[i % nch].push(*s);
     }
-    Ok(Audio { rate: spec.sample_rate, channels })
+    Ok(Audio {
+        rate: spec.sample_rate,
+        channels,
+    })
 }
 
 pub fn write_wav(path: &Path, audio: &Audio) -> CliResult<()> {
@@ -94,15 +112,24 @@ pub fn write_wav(path: &Path, audio: &Audio) -> CliResult<()> {
 
 /// Runs `audio` through `engine` in place; with `align`, shifts the latency out (rendering the
 /// tail from silence) so that the output lines up with the input.
-pub fn process(engine: &mut Engine, audio: &mut Audio, align: bool, progress: Option<&ProgressBar>) {
+pub fn process(
+    engine: &mut Engine,
+    audio: &mut Audio,
+    align: bool,
+    progress: Option<&ProgressBar>,
+) {
     let latency = if align { engine.latency_samples() } else { 0 };
     let n = audio.channels[0].len();
     let nch = audio.channels.len();
-    let mut padded: Vec<Vec<f32>> = audio.channels.iter().map(|c| {
-        let mut v = c.clone();
-        v.resize(n + latency, 0.0);
-        v
-    }).collect();
+    let mut padded: Vec<Vec<f32>> = audio
+        .channels
+        .iter()
+        .map(|c| {
+            let mut v = c.clone();
+            v.resize(n + latency, 0.0);
+            v
+        })
+        .collect();
     let mut pos = 0;
     while pos < n + latency {
         let end = (pos + BLOCK).min(n + latency);
@@ -125,18 +152,28 @@ pub fn run(a: RenderArgs) -> CliResult<()> {
         (true, Some(_), Some(_)) => return Err(CliError("--demo takes only OUT.wav".into())),
         (_, Some(inp), Some(out)) if inp.as_os_str() == "-" => (None, out),
         (false, Some(inp), Some(out)) => (Some(inp), out),
-        _ => return Err(CliError("render needs IN.wav OUT.wav, or --demo OUT.wav".into())),
+        _ => {
+            return Err(CliError(
+                "render needs IN.wav OUT.wav, or --demo OUT.wav".into(),
+            ))
+        }
     };
     let scenario = scenario::build(&a.scenario)?;
     let mut audio = match &input {
         Some(p) => read_wav(p)?,
         None => {
             let [l, r] = crate::demo::signal();
-            Audio { rate: crate::demo::DEMO_RATE, channels: vec![l, r] }
+            Audio {
+                rate: crate::demo::DEMO_RATE,
+                channels: vec![l, r],
+            }
         }
     };
     if audio.channels[0].is_empty() {
-        return Err(CliError(format!("{}: no samples", input.as_deref().unwrap_or(Path::new("-")).display())));
+        return Err(CliError(format!(
+            "{}: no samples",
+            input.as_deref().unwrap_or(Path::new("-")).display()
+        )));
     }
     let nch = audio.channels.len();
     let fs = audio.rate as f64;
@@ -144,10 +181,17 @@ pub fn run(a: RenderArgs) -> CliResult<()> {
     let seconds = audio.channels[0].len() as f64 / fs;
     let progress = (std::io::stderr().is_terminal() && seconds > PROGRESS_ABOVE_S).then(|| {
         let p = ProgressBar::new((audio.channels[0].len() + engine.latency_samples()) as u64);
-        p.set_style(ProgressStyle::with_template("rendering {bar:40} {percent}% ({eta} left)").expect("valid template"));
+        p.set_style(
+            ProgressStyle::with_template("rendering {bar:40} {percent}% ({eta} left)")
+                .expect("valid template"),
+        );
         p
     });
-    let input_peak = audio.channels.iter().flatten().fold(0.0f32, |m, v| m.max(v.abs()));
+    let input_peak = audio
+        .channels
+        .iter()
+        .flatten()
+        .fold(0.0f32, |m, v| m.max(v.abs()));
     let started = std::time::Instant::now();
     process(&mut engine, &mut audio, !a.keep_latency, progress.as_ref());
     if let Some(p) = progress {
@@ -157,7 +201,10 @@ pub fn run(a: RenderArgs) -> CliResult<()> {
     let meters = engine.take_meters();
     let report = Report::new(
         &scenario,
-        input.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "demo".into()),
+        input
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "demo".into()),
         output.display().to_string(),
         &audio,
         &meters,
@@ -168,7 +215,10 @@ pub fn run(a: RenderArgs) -> CliResult<()> {
     write_wav(&output, &audio)?;
     if let Some(path) = &a.report {
         let json = serde_json::to_string_pretty(&report.json())?;
-        write_atomically(path, |tmp| std::fs::write(tmp, json + "\n").map_err(|e| CliError(format!("cannot write {}: {e}", path.display()))))?;
+        write_atomically(path, |tmp| {
+            std::fs::write(tmp, json + "\n")
+                .map_err(|e| CliError(format!("cannot write {}: {e}", path.display())))
+        })?;
     }
     if !a.quiet {
         print!("{}", report::text(&report));

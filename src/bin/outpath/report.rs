@@ -26,7 +26,16 @@ pub struct Report {
 
 impl Report {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(sc: &Scenario, input: String, output: String, audio: &Audio, m: &Meters, latency: usize, input_peak: f32, speed: f64) -> Self {
+    pub fn new(
+        sc: &Scenario,
+        input: String,
+        output: String,
+        audio: &Audio,
+        m: &Meters,
+        latency: usize,
+        input_peak: f32,
+        speed: f64,
+    ) -> Self {
         let fs = audio.rate as f64;
         let mut op = m.operating_point(&sc.settings, fs);
         op.input_peak_dbfs = 20.0 * (input_peak.max(1e-10) as f64).log10();
@@ -91,11 +100,19 @@ impl Report {
 }
 
 fn volts(v: f64) -> String {
-    if v >= 1.0 { format!("{} V", format_number(v)) } else { format!("{} mV", format_number(v * 1e3)) }
+    if v >= 1.0 {
+        format!("{} V", format_number(v))
+    } else {
+        format!("{} mV", format_number(v * 1e3))
+    }
 }
 
 fn amps(a: f64) -> String {
-    if a >= 1.0 { format!("{} A", format_number(a)) } else { format!("{} mA", format_number(a * 1e3)) }
+    if a >= 1.0 {
+        format!("{} A", format_number(a))
+    } else {
+        format!("{} mA", format_number(a * 1e3))
+    }
 }
 
 fn watts(w: f64) -> String {
@@ -115,7 +132,10 @@ pub fn text(r: &Report) -> String {
     let mut t = String::new();
     let dev = |d: &Option<String>| d.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
     t += &format!("Outpath render: {} → {}\n", r.input, r.output);
-    t += &format!("  {} Hz, {} ch, {:.2} s, rendered {:.0}× real time\n", r.sample_rate, r.channels, r.seconds, r.speed);
+    t += &format!(
+        "  {} Hz, {} ch, {:.2} s, rendered {:.0}× real time\n",
+        r.sample_rate, r.channels, r.seconds, r.speed
+    );
     t += &format!(
         "  source{}: {} out · {} Ω · {} V rails · {} mA limit · {} dBu full scale · gain {} dB\n",
         dev(&r.source),
@@ -133,16 +153,44 @@ pub fn text(r: &Report) -> String {
         format_number(s.cable_len * s.cable_c),
         if s.balanced { "balanced" } else { "unbalanced" }
     );
-    t += &format!("  load{}: {} · {} Ω", dev(&r.load), s.text("load").unwrap_or_default(), format_number(s.z_load));
+    t += &format!(
+        "  load{}: {} · {} Ω",
+        dev(&r.load),
+        s.text("load").unwrap_or_default(),
+        format_number(s.z_load)
+    );
     if s.load.is_transducer() && s.z_peak > s.z_load {
-        t += &format!(" ({} Ω @ {} Hz)", format_number(s.z_peak), format_number(s.f_res));
+        t += &format!(
+            " ({} Ω @ {} Hz)",
+            format_number(s.z_peak),
+            format_number(s.f_res)
+        );
     }
     t += &format!(" · rated {}\n", watts(s.p_max));
-    t += &format!("  latency: {} samples ({:.2} ms)\n", r.latency, r.latency as f64 * 1000.0 / r.sample_rate as f64);
+    t += &format!(
+        "  latency: {} samples ({:.2} ms)\n",
+        r.latency,
+        r.latency as f64 * 1000.0 / r.sample_rate as f64
+    );
     t += "Operating point (at the load's terminals):\n";
-    t += &format!("  voltage  {} peak, {} rms, {} DC\n", volts(op.v_peak), volts(op.v_rms), volts(op.v_dc));
-    t += &format!("  current  {} peak, {} rms (limit {} mA)\n", amps(op.i_peak), amps(op.i_rms), format_number(s.i_max));
-    t += &format!("  power    {} mean, {} loudest second (rating {})\n", watts(op.power), watts(op.power_1s_max), watts(s.p_max));
+    t += &format!(
+        "  voltage  {} peak, {} rms, {} DC\n",
+        volts(op.v_peak),
+        volts(op.v_rms),
+        volts(op.v_dc)
+    );
+    t += &format!(
+        "  current  {} peak, {} rms (limit {} mA)\n",
+        amps(op.i_peak),
+        amps(op.i_rms),
+        format_number(s.i_max)
+    );
+    t += &format!(
+        "  power    {} mean, {} loudest second (rating {})\n",
+        watts(op.power),
+        watts(op.power_1s_max),
+        watts(s.p_max)
+    );
     match op.spl {
         Some(spl) => t += &format!("  SPL      {:.1} dB at the listener\n", spl),
         None => t += "  SPL      — (a line input makes no sound)\n",

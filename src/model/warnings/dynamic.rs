@@ -44,7 +44,11 @@ pub fn dynamic(s: &Settings, op: &OperatingPoint) -> Vec<Warning> {
     if s.load.is_transducer() && op.power_1s_max > s.p_max {
         out.push(overpower(s, op));
     }
-    if let Some(w) = op.spl.and_then(|_| acoustics::spl(s, ac_rms(op))).and_then(spl) {
+    if let Some(w) = op
+        .spl
+        .and_then(|_| acoustics::spl(s, ac_rms(op)))
+        .and_then(spl)
+    {
         out.push(w);
     }
     if op.ceiling_events > 0 {
@@ -148,9 +152,19 @@ fn ac_rms(op: &OperatingPoint) -> f64 {
 /// more severe of the two.
 fn spl(spl: f64) -> Option<Warning> {
     let (id, severity, threshold, consequence) = if spl > SPL_DANGER_DB {
-        ("spl_danger", Severity::Danger, SPL_DANGER_DB, "more than 15 minutes a day at this level damages hearing")
+        (
+            "spl_danger",
+            Severity::Danger,
+            SPL_DANGER_DB,
+            "more than 15 minutes a day at this level damages hearing",
+        )
     } else if spl > SPL_CAUTION_DB {
-        ("spl_high", Severity::Caution, SPL_CAUTION_DB, "hours a day at this level damage hearing")
+        (
+            "spl_high",
+            Severity::Caution,
+            SPL_CAUTION_DB,
+            "hours a day at this level damage hearing",
+        )
     } else {
         return None;
     };
@@ -162,7 +176,10 @@ fn spl(spl: f64) -> Option<Warning> {
             db(spl),
             threshold
         ),
-        figures: vec![figure("spl", spl, "dB SPL"), figure("threshold", threshold, "dB SPL")],
+        figures: vec![
+            figure("spl", spl, "dB SPL"),
+            figure("threshold", threshold, "dB SPL"),
+        ],
     })
 }
 

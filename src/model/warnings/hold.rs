@@ -40,15 +40,25 @@ impl WarningHold {
             }
         }
         // A clock that went backwards (a new session) leaves nothing stale behind it.
-        self.held.retain(|&(_, t)| t <= now_s && now_s - t < HOLD_SECONDS);
+        self.held
+            .retain(|&(_, t)| t <= now_s && now_s - t < HOLD_SECONDS);
         self.updated_s = now_s;
     }
 
     /// What to show at `now_s`: most severe first, and within a severity the most recently raised
     /// first (structural warnings count as raised at the latest update).
     pub fn active(&self, now_s: f64) -> Vec<Warning> {
-        let mut shown: Vec<(&Warning, f64)> = self.structural.iter().map(|w| (w, self.updated_s)).collect();
-        shown.extend(self.held.iter().filter(|(_, t)| now_s - t < HOLD_SECONDS).map(|(w, t)| (w, *t)));
+        let mut shown: Vec<(&Warning, f64)> = self
+            .structural
+            .iter()
+            .map(|w| (w, self.updated_s))
+            .collect();
+        shown.extend(
+            self.held
+                .iter()
+                .filter(|(_, t)| now_s - t < HOLD_SECONDS)
+                .map(|(w, t)| (w, *t)),
+        );
         shown.sort_by(|a, b| b.0.severity.cmp(&a.0.severity).then(b.1.total_cmp(&a.1)));
         shown.into_iter().map(|(w, _)| w.clone()).collect()
     }

@@ -116,12 +116,18 @@ pub(super) fn load_words(k: LoadKind) -> LoadWords {
             possessive: "the headphones'",
             moving_part: "diaphragm",
         },
-        LoadKind::PassiveSpeaker => {
-            LoadWords { the: "the speaker", a: "a passive speaker", possessive: "the speaker's", moving_part: "cone" }
-        }
-        LoadKind::LineInput => {
-            LoadWords { the: "the line input", a: "a line input", possessive: "the line input's", moving_part: "" }
-        }
+        LoadKind::PassiveSpeaker => LoadWords {
+            the: "the speaker",
+            a: "a passive speaker",
+            possessive: "the speaker's",
+            moving_part: "cone",
+        },
+        LoadKind::LineInput => LoadWords {
+            the: "the line input",
+            a: "a line input",
+            possessive: "the line input's",
+            moving_part: "",
+        },
         LoadKind::ActiveSpeaker => LoadWords {
             the: "the active speaker's input",
             a: "an active speaker's input",
@@ -162,7 +168,9 @@ pub fn response_shape(net: &Network, lo: f64, hi: f64) -> ResponseShape {
     let grid: Vec<f64> = log_grid(lo, hi, RESPONSE_GRID_POINTS).collect();
     let values: Vec<f64> = grid.iter().map(|&f| h_db(f)).collect();
     let argmax = |key: &dyn Fn(f64) -> f64| {
-        (0..grid.len()).max_by(|&a, &b| key(values[a]).total_cmp(&key(values[b]))).unwrap_or(0)
+        (0..grid.len())
+            .max_by(|&a, &b| key(values[a]).total_cmp(&key(values[b])))
+            .unwrap_or(0)
     };
     let k_max = argmax(&|v| v);
     let k_min = argmax(&|v| -v);
@@ -170,14 +178,21 @@ pub fn response_shape(net: &Network, lo: f64, hi: f64) -> ResponseShape {
     let (max_db, _) = refine_max(&h_db, &grid, k_max);
     let (neg_min_db, _) = refine_max(&|f| -h_db(f), &grid, k_min);
     let (_, at_hz) = refine_max(&|f| (h_db(f) - reference_db).abs(), &grid, k_dev);
-    ResponseShape { reference_db, variation_db: max_db + neg_min_db, at_hz, deviation_db: h_db(at_hz) - reference_db }
+    ResponseShape {
+        reference_db,
+        variation_db: max_db + neg_min_db,
+        at_hz,
+        deviation_db: h_db(at_hz) - reference_db,
+    }
 }
 
 /// Smallest |Z_L| of the load over the band, Ω, with where it occurs, Hz.
 fn min_load_impedance(net: &Network, lo: f64, hi: f64) -> (f64, f64) {
     let z = |f: f64| net.load.impedance(f).norm();
     let grid: Vec<f64> = log_grid(lo, hi, RESPONSE_GRID_POINTS).collect();
-    let k = (0..grid.len()).min_by(|&a, &b| z(grid[a]).total_cmp(&z(grid[b]))).unwrap_or(0);
+    let k = (0..grid.len())
+        .min_by(|&a, &b| z(grid[a]).total_cmp(&z(grid[b])))
+        .unwrap_or(0);
     let (neg, f) = refine_max(&|f| -z(f), &grid, k);
     (-neg, f)
 }
@@ -186,7 +201,10 @@ fn min_load_impedance(net: &Network, lo: f64, hi: f64) -> (f64, f64) {
 /// neighbours of `k`, never worse than the grid point itself. Returns (max, where).
 fn refine_max(g: &dyn Fn(f64) -> f64, grid: &[f64], k: usize) -> (f64, f64) {
     const INV_PHI: f64 = 0.618_033_988_749_894_9;
-    let (mut a, mut b) = (grid[k.saturating_sub(1)].ln(), grid[(k + 1).min(grid.len() - 1)].ln());
+    let (mut a, mut b) = (
+        grid[k.saturating_sub(1)].ln(),
+        grid[(k + 1).min(grid.len() - 1)].ln(),
+    );
     let gl = |x: f64| g(x.exp());
     let mut c = b - INV_PHI * (b - a);
     let mut d = a + INV_PHI * (b - a);
@@ -223,7 +241,8 @@ fn refine_max(g: &dyn Fn(f64) -> f64, grid: &[f64], k: usize) -> (f64, f64) {
 fn zout_ratio(s: &Settings, net: &Network) -> Option<Warning> {
     let intended = matches!(
         (s.output, s.load),
-        (OutputKind::Headphone, LoadKind::Headphones) | (OutputKind::Speaker, LoadKind::PassiveSpeaker)
+        (OutputKind::Headphone, LoadKind::Headphones)
+            | (OutputKind::Speaker, LoadKind::PassiveSpeaker)
     );
     if !intended {
         return None;
@@ -237,7 +256,11 @@ fn zout_ratio(s: &Settings, net: &Network) -> Option<Warning> {
     let shape = response_shape(net, lo, hi);
     let r_cable = cable_resistance(s);
     let source = if r_cable >= 0.1 * s.z_out {
-        format!("Output impedance {} plus {} of cable", ohms(s.z_out), ohms(r_cable))
+        format!(
+            "Output impedance {} plus {} of cable",
+            ohms(s.z_out),
+            ohms(r_cable)
+        )
     } else {
         format!("Output impedance {}", ohms(s.z_out))
     };
@@ -343,7 +366,14 @@ fn connection(s: &Settings, net: &Network) -> Option<Warning> {
             let (joint, bass) = if s.c_out > 0.0 {
                 let corner = coupling_corner_hz(source_resistance(s), s.z_load, s.c_out * 1e-6);
                 figures.push(figure("corner_hz", corner, "Hz"));
-                (",", format!(", and its {} µF coupling capacitor cuts the bass below {}", sig3(s.c_out), hz(corner)))
+                (
+                    ",",
+                    format!(
+                        ", and its {} µF coupling capacitor cuts the bass below {}",
+                        sig3(s.c_out),
+                        hz(corner)
+                    ),
+                )
             } else {
                 (" and", String::new())
             };
@@ -438,7 +468,12 @@ fn connection(s: &Settings, net: &Network) -> Option<Warning> {
         }
         _ => return None,
     };
-    Some(Warning { id, severity, message, figures })
+    Some(Warning {
+        id,
+        severity,
+        message,
+        figures,
+    })
 }
 
 /// `amp_underpowered`: a speaker output that cannot give [`AMP_HEADROOM_RATIO`] times the
@@ -486,10 +521,19 @@ pub fn hum_loudness(s: &Settings) -> Option<HumLoudness> {
     if s.hum <= HUM_OFF_DBU {
         return None;
     }
-    let at_load_dbu = s.hum - if s.balanced { BALANCED_HUM_REJECTION_DB } else { 0.0 };
+    let at_load_dbu = s.hum
+        - if s.balanced {
+            BALANCED_HUM_REJECTION_DB
+        } else {
+            0.0
+        };
     let below_full_scale_db = full_scale_at_load(s).dbu - at_load_dbu;
     let spl = spl(s, dbu_to_vrms(at_load_dbu)).unwrap_or(FULL_SCALE_SPL_DB - below_full_scale_db);
-    Some(HumLoudness { at_load_dbu, below_full_scale_db, spl })
+    Some(HumLoudness {
+        at_load_dbu,
+        below_full_scale_db,
+        spl,
+    })
 }
 
 /// `unbalanced_hum`: hum on an unbalanced cable loud enough to hear ([`HUM_AUDIBLE_SPL_DB`]).

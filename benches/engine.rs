@@ -4,30 +4,22 @@
 //! `cargo bench --bench engine` (add a scenario name to run only that one).
 
 use outpath::dsp::Engine;
-use outpath::model::{ClipShape, LoadKind, Settings};
+use outpath::model::{LoadKind, Settings};
 use std::time::Instant;
 
-/// Every nonlinearity at work, a resonant reactive load, a long cable, noise and hum.
+/// Every nonlinearity at work, a resonant reactive load, a long cable, noise and hum: the
+/// scenario file shared with the side-by-side run in pedalboard.
 pub fn heaviest() -> Settings {
     let mut s = Settings::default();
-    s.load = LoadKind::PassiveSpeaker;
-    s.z_load = 6.0;
-    s.z_peak = 45.0;
-    s.f_res = 40.0;
-    s.q_res = 3.0;
-    s.l_coil = 0.5;
-    s.z_out = 2.0;
-    s.c_out = 470.0;
-    s.v_clip = 12.0;
-    s.i_max = 1500.0;
-    s.clip_shape = ClipShape::Tube;
-    s.color = 3.0;
-    s.noise = -80.0;
-    s.hum = -50.0;
-    s.dc_offset = 20.0;
-    s.cable_len = 30.0;
-    s.cable_c = 200.0;
-    s.gain = 6.0;
+    for line in include_str!("heaviest.scenario").lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (id, value) = line.split_once('=').expect("id = value");
+        s.set_text(id.trim(), value.trim())
+            .unwrap_or_else(|e| panic!("benches/heaviest.scenario: {e}"));
+    }
     s
 }
 

@@ -53,6 +53,10 @@ fn main() {
         parts();
         return;
     }
+    if std::env::args().any(|a| a == "once") {
+        once();
+        return;
+    }
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     println!(
         "{:<34} {:>8} {:>14} {:>12}",
@@ -83,21 +87,44 @@ fn main() {
     }
 }
 
+/// One second of the heaviest scenario at 48 kHz, untimed: for a profiler (callgrind counts
+/// instructions, which stay stable on a shared machine):
+/// `valgrind --tool=callgrind target/profiling/deps/engine-* once`.
+pub fn once() {
+    let fs = 48_000.0;
+    let mut l = noise(48_000, 1);
+    let mut r = noise(48_000, 2);
+    let mut e = Engine::new(fs, 2, 1, &heaviest());
+    for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+        e.process(&mut [cl, cr]);
+    }
+    let m = e.take_meters();
+    println!(
+        "host samples {}: rails clipping in {:.1} %, current limiting in {:.1} %",
+        m.host_samples,
+        100.0 * m.rail_clips as f64 / m.host_samples as f64,
+        100.0 * m.current_limits as f64 / m.host_samples as f64
+    );
+}
+
 /// Cost of the parts alone, per stereo frame at 48 kHz (×8 oversampling).
 #[allow(dead_code)]
 pub fn parts() {
     use outpath::dsp::network::{NetworkCoeffs, NetworkState};
-    use outpath::dsp::oversampling::{Oversampler, MAX_FACTOR};
+    use outpath::dsp::oversampling::{Oversampler, MAX_INTERNAL_BLOCK};
     let n = 480_000;
     let x = noise(n, 3);
     let mut up = Oversampler::new(8);
     let mut down = Oversampler::new(8);
-    let mut buf = [[0.0; 2]; MAX_FACTOR];
+    let mut buf = [[0.0; 2]; MAX_INTERNAL_BLOCK];
     let t = Instant::now();
     let mut acc = 0.0;
-    for &v in &x {
-        up.upsample([v as f64, -v as f64], &mut buf);
-        acc += down.downsample(&mut buf)[0];
+    for block in x.chunks(16) {
+        let frames: Vec<[f64; 2]> = block.iter().map(|&v| [v as f64, -v as f64]).collect();
+        let mut y = [[0.0; 2]; 16];
+        up.upsample(&frames, &mut buf[..block.len() * 8]);
+        down.downsample(&mut buf[..block.len() * 8], &mut y[..block.len()]);
+        acc += y[0][0];
     }
     println!(
         "oversampler round trip ×8, 2 ch: {:.1} ns/frame ({acc:.1})",

@@ -11,7 +11,7 @@
 use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
 use super::meters::Meters;
-use super::oversampling::{factor_for, Oversampler, MAX_FACTOR};
+use super::oversampling::{factor_for, Oversampler, MAX_BLOCK, MAX_INTERNAL_BLOCK};
 use super::path::Path;
 use super::shapers::ColourTable;
 use super::smoothing::{glide, SMOOTHING_TIME_S};
@@ -210,99 +210,138 @@ impl Engine {
             return;
         }
         let len = buffers[..nch].iter().map(|b| b.len()).min().unwrap_or(0);
-        let f = self.up.factor();
-        let mut hum_a = [0.0; MAX_FACTOR];
-        let mut hum_b = [0.0; MAX_FACTOR];
-        let mut up = [[0.0; 2]; MAX_FACTOR];
-        let mut out = [[0.0; 2]; MAX_FACTOR];
-        for n in 0..len {
+        let mut start = 0;
+        while start < len {
             if self.sub_pos == 0 {
                 self.update();
             }
-            self.sub_pos = (self.sub_pos + 1) % SUB_BLOCK;
-
-            if self.active.coeffs.has_hum() {
-                for h in hum_a.iter_mut().take(f) {
-                    *h = self.active.hum.next();
-                }
+            // Blocks end where sub-blocks end, counted from the start of processing, so that
+            // the result does not depend on how the host cuts its buffers.
+            let mut n = (SUB_BLOCK - self.sub_pos).min(len - start);
+            if let Some((_, t)) = &self.incoming {
+                // A block ends where a crossfade ends, so that the swap falls between blocks.
+                let left = ((1.0 - t) / self.fade_step).ceil().max(1.0);
+                n = n.min(left as usize);
             }
-            let fade = match &mut self.incoming {
-                Some((p, t)) => {
-                    if p.coeffs.has_hum() {
-                        for h in hum_b.iter_mut().take(f) {
-                            *h = p.hum.next();
-                        }
-                    }
-                    *t = (*t + self.fade_step).min(1.0);
-                    Some(*t)
-                }
-                None => None,
-            };
-            let mut x = [0.0; 2];
+            self.process_block(buffers, nch, start, n);
+            self.sub_pos = (self.sub_pos + n) % SUB_BLOCK;
+            start += n;
+        }
+    }
+
+    /// Host samples `start .. start + n` (within one sub-block): sanitise, oversample, step the
+    /// paths at the internal rate, decimate, then the DC blocker and the ceiling.
+    #[inline(always)]
+    fn process_block(&mut self, buffers: &mut [&mut [f32]], nch: usize, start: usize, n: usize) {
+        let f = self.up.factor();
+        let mut x = [[0.0; 2]; MAX_BLOCK];
+        for (i, frame) in x[..n].iter_mut().enumerate() {
             for ch in 0..nch {
-                let raw = buffers[ch][n] as f64;
-                x[ch] = if raw.is_finite() {
+                let raw = buffers[ch][start + i] as f64;
+                frame[ch] = if raw.is_finite() {
                     raw.clamp(-INPUT_LIMIT, INPUT_LIMIT)
                 } else {
                     0.0
                 };
-                self.meters.peak_in = self.meters.peak_in.max(x[ch].abs());
+                self.meters.peak_in = self.meters.peak_in.max(frame[ch].abs());
             }
-            self.up.upsample(x, &mut up);
+        }
+        let mut up = [[0.0; 2]; MAX_INTERNAL_BLOCK];
+        self.up.upsample(&x[..n], &mut up[..n * f]);
 
-            // Both channels step together so that their (serial) network solutions overlap.
-            let mut rail = false;
-            let mut limit = false;
-            let mut overload = false;
-            let mut p_sum = [0.0; 2];
+        let mut out = [[0.0; 2]; MAX_INTERNAL_BLOCK];
+        let mut flags = [(false, false, false); MAX_BLOCK];
+        let mut p_sum = [[0.0; 2]; MAX_BLOCK];
+        {
             let Path {
                 coeffs: k,
                 channels,
+                hum,
                 ..
             } = &mut self.active;
             let m = &mut self.meters;
-            for j in 0..f {
-                for ch in 0..nch {
-                    let (y, r) = channels[ch].step(k, up[j][ch], hum_a[j]);
-                    out[j][ch] = y;
-                    let v = r.net.v_load;
-                    m.sum_v[ch] += v;
-                    m.sum_v2[ch] += v * v;
-                    m.sum_i2[ch] += r.net.i_out * r.net.i_out;
-                    let p = v * r.net.i_load;
-                    m.sum_p[ch] += p;
-                    p_sum[ch] += p;
-                    m.peak_v = m.peak_v.max(v.abs());
-                    m.peak_i = m.peak_i.max(r.net.i_out.abs());
-                    m.peak_v_int = m.peak_v_int.max(r.v_int.abs());
-                    rail |= r.rail_clip;
-                    limit |= r.net.limiting;
-                    overload |= r.receiver_overload;
+            let has_hum = k.has_hum();
+            for i in 0..n {
+                let (mut rail, mut limit, mut overload) = (false, false, false);
+                for j in i * f..(i + 1) * f {
+                    let h = if has_hum { hum.next() } else { 0.0 };
+                    // Both channels step together so that their (serial) network solutions
+                    // overlap.
+                    for ch in 0..nch {
+                        let (y, r) = channels[ch].step(k, up[j][ch], h);
+                        out[j][ch] = y;
+                        let v = r.net.v_load;
+                        m.sum_v[ch] += v;
+                        m.sum_v2[ch] += v * v;
+                        m.sum_i2[ch] += r.net.i_out * r.net.i_out;
+                        let p = v * r.net.i_load;
+                        m.sum_p[ch] += p;
+                        p_sum[i][ch] += p;
+                        m.peak_v = m.peak_v.max(v.abs());
+                        m.peak_i = m.peak_i.max(r.net.i_out.abs());
+                        m.peak_v_int = m.peak_v_int.max(r.v_int.abs());
+                        rail |= r.rail_clip;
+                        limit |= r.net.limiting;
+                        overload |= r.receiver_overload;
+                    }
+                }
+                flags[i] = (rail, limit, overload);
+            }
+        }
+        let mut faded = n;
+        if let Some((p, t)) = &mut self.incoming {
+            let Path {
+                coeffs: kb,
+                channels,
+                hum,
+                ..
+            } = p;
+            let has_hum = kb.has_hum();
+            for i in 0..n {
+                *t = (*t + self.fade_step).min(1.0);
+                for j in i * f..(i + 1) * f {
+                    let h = if has_hum { hum.next() } else { 0.0 };
+                    for ch in 0..nch {
+                        let (y, _) = channels[ch].step(kb, up[j][ch], h);
+                        out[j][ch] = out[j][ch] * (1.0 - *t) + y * *t;
+                    }
+                }
+                if *t >= 1.0 {
+                    faded = i + 1;
+                    break;
                 }
             }
-            if let (Some(t), Some((p, _))) = (fade, &mut self.incoming) {
+            if faded < n {
+                // The fade ended inside the block: the incoming path carries the rest alone.
+                let (p, _) = self.incoming.take().expect("matched above");
+                self.active = p;
                 let Path {
-                    coeffs: kb,
+                    coeffs: k,
                     channels,
+                    hum,
                     ..
-                } = p;
-                for j in 0..f {
+                } = &mut self.active;
+                let has_hum = k.has_hum();
+                for j in faded * f..n * f {
+                    let h = if has_hum { hum.next() } else { 0.0 };
                     for ch in 0..nch {
-                        let (y, _) = channels[ch].step(kb, up[j][ch], hum_b[j]);
-                        out[j][ch] = out[j][ch] * (1.0 - t) + y * t;
+                        out[j][ch] = channels[ch].step(k, up[j][ch], h).0;
                     }
                 }
             }
-            let y = self.down.downsample(&mut out);
+        }
+        let mut y = [[0.0; 2]; MAX_BLOCK];
+        self.down.downsample(&mut out[..n * f], &mut y[..n]);
 
+        for i in 0..n {
             let mut ceiling_engaged = false;
             for ch in 0..nch {
                 let pa = &mut self.power_avg[ch];
-                let p_mean = p_sum[ch] / f as f64;
+                let p_mean = p_sum[i][ch] / f as f64;
                 *pa = p_mean + (*pa - p_mean) * self.power_coeff;
                 self.meters.max_power_1s = self.meters.max_power_1s.max(*pa);
 
-                let v = self.dc[ch].process(y[ch]);
+                let v = self.dc[ch].process(y[i][ch]);
                 let (v, gain) = self.ceiling[ch].process(v, self.ceiling_lin);
                 if gain < ENGAGED_GAIN {
                     ceiling_engaged = true;
@@ -310,24 +349,24 @@ impl Engine {
                     self.meters.ceiling_min_db = self.meters.ceiling_min_db.min(db);
                 }
                 let v = v as f32;
-                buffers[ch][n] = if v.is_finite() && v.abs() >= 1e-30 {
+                buffers[ch][start + i] = if v.is_finite() && v.abs() >= 1e-30 {
                     v
                 } else {
                     0.0
                 };
             }
+            let (rail, limit, overload) = flags[i];
             self.meters.samples += f as u64;
             self.meters.host_samples += 1;
             self.meters.rail_clips += u64::from(rail);
             self.meters.current_limits += u64::from(limit);
             self.meters.receiver_overloads += u64::from(overload);
             self.meters.ceiling_events += u64::from(ceiling_engaged);
-
-            if let Some((_, t)) = &self.incoming {
-                if *t >= 1.0 {
-                    let (p, _) = self.incoming.take().expect("checked above");
-                    self.active = p;
-                }
+        }
+        if let Some((_, t)) = &self.incoming {
+            if *t >= 1.0 {
+                let (p, _) = self.incoming.take().expect("checked above");
+                self.active = p;
             }
         }
     }

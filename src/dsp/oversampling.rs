@@ -73,37 +73,37 @@ fn halfband_side_taps(k: usize) -> Vec<f64> {
 /// Two channels' samples side by side.
 pub type Frame = [f64; 2];
 
-#[inline(always)]
-fn add(a: Frame, b: Frame) -> Frame {
-    [a[0] + b[0], a[1] + b[1]]
-}
+/// Most host samples processed as one block (the engine's sub-block).
+pub const MAX_BLOCK: usize = 16;
+/// Most internal samples in one block.
+pub const MAX_INTERNAL_BLOCK: usize = MAX_BLOCK * MAX_FACTOR;
 
-/// One ×2 stage: half-band interpolator and decimator for both channels.
+/// One ×2 stage: half-band interpolator and decimator for both channels, working on blocks.
+///
+/// Each filter keeps its history in front of a work buffer, so that a block's input follows it
+/// contiguously and every output's window is a plain slice: the loops run tap by tap over the
+/// whole block, which the compiler turns into vector arithmetic across time.
 #[derive(Clone)]
 struct HalfbandStage {
     /// Side taps h[1], h[3], … (mirrored on the other side).
     taps: Vec<f64>,
-    /// History of the low-rate input for interpolation (2k samples, doubled for a flat window).
-    up_hist: Vec<Frame>,
-    up_pos: usize,
-    /// History of the even-phase high-rate input for decimation.
-    down_hist: Vec<Frame>,
-    down_pos: usize,
-    /// Odd-phase high-rate samples waiting k low-rate samples for the centre tap.
+    /// The last 2k − 1 low-rate inputs, then room for a block.
+    up_buf: Vec<Frame>,
+    /// The last 2k − 1 even-phase high-rate inputs, then room for a block.
+    down_even: Vec<Frame>,
+    /// The last k odd-phase high-rate inputs (they meet the centre tap k samples later), then
+    /// room for a block.
     down_odd: Vec<Frame>,
-    down_odd_pos: usize,
 }
 
 impl HalfbandStage {
-    fn new(k: usize) -> Self {
+    /// A stage whose blocks hold at most `max_in` low-rate samples.
+    fn new(k: usize, max_in: usize) -> Self {
         HalfbandStage {
             taps: halfband_side_taps(k),
-            up_hist: vec![[0.0; 2]; 4 * k],
-            up_pos: 0,
-            down_hist: vec![[0.0; 2]; 4 * k],
-            down_pos: 0,
-            down_odd: vec![[0.0; 2]; k],
-            down_odd_pos: 0,
+            up_buf: vec![[0.0; 2]; 2 * k - 1 + max_in],
+            down_even: vec![[0.0; 2]; 2 * k - 1 + max_in],
+            down_odd: vec![[0.0; 2]; k + max_in],
         }
     }
 
@@ -112,12 +112,9 @@ impl HalfbandStage {
     }
 
     fn reset(&mut self) {
-        self.up_hist.fill([0.0; 2]);
-        self.down_hist.fill([0.0; 2]);
+        self.up_buf.fill([0.0; 2]);
+        self.down_even.fill([0.0; 2]);
         self.down_odd.fill([0.0; 2]);
-        self.up_pos = 0;
-        self.down_pos = 0;
-        self.down_odd_pos = 0;
     }
 
     /// Delay of the interpolator plus the decimator, in samples of the high rate: 2·(2k − 1).
@@ -125,65 +122,71 @@ impl HalfbandStage {
         2 * (2 * self.k() - 1)
     }
 
-    /// Symmetric FIR over a window `w` of 2k samples, oldest first: Σ h_j·(w[k−1−j] + w[k+j]).
+    /// The symmetric FIR over every window of 2k samples in `buf`: out[i] = Σ h_j·(buf[i+k−1−j]
+    /// + buf[i+k+j]), taps in order, so each output is summed exactly as a sample-by-sample
+    /// filter would.
     #[inline(always)]
-    fn fir(taps: &[f64], w: &[Frame]) -> Frame {
+    fn fir_block(taps: &[f64], buf: &[Frame], out: &mut [Frame]) {
         let k = taps.len();
-        let mut acc = [0.0; 2];
-        for j in 0..k {
-            let (a, b) = (w[k - 1 - j], w[k + j]);
-            acc[0] += taps[j] * (a[0] + b[0]);
-            acc[1] += taps[j] * (a[1] + b[1]);
+        let n = out.len();
+        out.fill([0.0; 2]);
+        for (j, &h) in taps.iter().enumerate() {
+            let a = &buf[k - 1 - j..k - 1 - j + n];
+            let b = &buf[k + j..k + j + n];
+            for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+                o[0] += h * (x[0] + y[0]);
+                o[1] += h * (x[1] + y[1]);
+            }
         }
-        acc
     }
 
-    /// Interpolates one low-rate sample into two high-rate samples. With zero-stuffing and a
-    /// gain of 2, the even output is the FIR branch and the odd output the delayed input.
+    /// Interpolates `x` into `out` (twice as long). With zero-stuffing and a gain of 2, each
+    /// even output is the FIR branch and each odd output the input delayed to the centre.
     #[inline(always)]
-    fn up(&mut self, x: Frame) -> [Frame; 2] {
-        let n = 2 * self.k();
-        self.up_hist[self.up_pos] = x;
-        self.up_hist[self.up_pos + n] = x;
-        self.up_pos += 1;
-        if self.up_pos == n {
-            self.up_pos = 0;
-        }
-        let w = &self.up_hist[self.up_pos..self.up_pos + n];
-        // The window holds x[m−2k+1 … m]; the centre lies between w[k−1] and w[k].
-        let f = Self::fir(&self.taps, w);
-        let even = [2.0 * f[0], 2.0 * f[1]];
-        let odd = w[self.k()];
-        [even, odd]
-    }
-
-    /// Decimates two high-rate samples (even, odd) into one low-rate sample, y[m] = Σ h[j]·u[2m − j]:
-    /// the even phase meets the FIR branch and the odd phase the centre tap k samples later,
-    /// so that the round trip with [`up`](Self::up) lasts 2·(2k − 1) high-rate samples.
-    #[inline(always)]
-    fn down(&mut self, pair: [Frame; 2]) -> Frame {
+    fn up(&mut self, x: &[Frame], out: &mut [Frame]) {
         let k = self.k();
-        let n = 2 * k;
-        self.down_hist[self.down_pos] = pair[0];
-        self.down_hist[self.down_pos + n] = pair[0];
-        self.down_pos += 1;
-        if self.down_pos == n {
-            self.down_pos = 0;
+        let n = x.len();
+        let hist = 2 * k - 1;
+        self.up_buf[hist..hist + n].copy_from_slice(x);
+        let mut fir = [[0.0; 2]; MAX_INTERNAL_BLOCK];
+        // Window i holds x[i−2k+1 … i]; its centre lies between entries k−1 and k.
+        Self::fir_block(&self.taps, &self.up_buf[..hist + n], &mut fir[..n]);
+        for i in 0..n {
+            out[2 * i] = [2.0 * fir[i][0], 2.0 * fir[i][1]];
+            out[2 * i + 1] = self.up_buf[i + k];
         }
-        let w = &self.down_hist[self.down_pos..self.down_pos + n];
-        let fir = Self::fir(&self.taps, w);
-        let centre = self.down_odd[self.down_odd_pos];
-        self.down_odd[self.down_odd_pos] = pair[1];
-        self.down_odd_pos += 1;
-        if self.down_odd_pos == k {
-            self.down_odd_pos = 0;
+        self.up_buf.copy_within(n..n + hist, 0);
+    }
+
+    /// Decimates `x` (pairs of even and odd high-rate samples) into `out` (half as long):
+    /// y[m] = Σ h[j]·u[2m − j]. The even phase meets the FIR branch and the odd phase the
+    /// centre tap k samples later, so that the round trip with [`up`](Self::up) lasts
+    /// 2·(2k − 1) high-rate samples.
+    #[inline(always)]
+    fn down(&mut self, x: &[Frame], out: &mut [Frame]) {
+        let k = self.k();
+        let n = out.len();
+        let hist = 2 * k - 1;
+        for i in 0..n {
+            self.down_even[hist + i] = x[2 * i];
+            self.down_odd[k + i] = x[2 * i + 1];
         }
-        add(fir, [0.5 * centre[0], 0.5 * centre[1]])
+        Self::fir_block(&self.taps, &self.down_even[..hist + n], out);
+        for (o, c) in out.iter_mut().zip(&self.down_odd[..n]) {
+            *o = add(*o, [0.5 * c[0], 0.5 * c[1]]);
+        }
+        self.down_even.copy_within(n..n + hist, 0);
+        self.down_odd.copy_within(n..n + k, 0);
     }
 }
 
-/// A ×F oversampler for two channels: `up` turns one host sample into F internal samples and
-/// `down` turns F internal samples back into one host sample.
+#[inline(always)]
+fn add(a: Frame, b: Frame) -> Frame {
+    [a[0] + b[0], a[1] + b[1]]
+}
+
+/// A ×F oversampler for two channels: `upsample` turns a block of host samples into F times as
+/// many internal samples and `downsample` turns them back.
 #[derive(Clone)]
 pub struct Oversampler {
     stages: Vec<HalfbandStage>,
@@ -200,7 +203,7 @@ impl Oversampler {
         assert!(factor.is_power_of_two() && factor <= MAX_FACTOR);
         let n_stages = factor.trailing_zeros() as usize;
         let stages: Vec<HalfbandStage> = (0..n_stages)
-            .map(|s| HalfbandStage::new(STAGE_HALF_TAPS[s]))
+            .map(|s| HalfbandStage::new(STAGE_HALF_TAPS[s], MAX_BLOCK << s))
             .collect();
         // Round trip of stage s (1-based) lasts (2·(2k−1)) samples of rate 2^s·fs, i.e.
         // 2·(2k−1)·F/2^s internal samples.
@@ -241,19 +244,17 @@ impl Oversampler {
         self.align_pos = 0;
     }
 
-    /// Interpolates `x` into `out[..factor]`, stage by stage in time order.
-    #[inline]
-    pub fn upsample(&mut self, x: Frame, out: &mut [Frame; MAX_FACTOR]) {
-        let mut tmp = [[0.0; 2]; MAX_FACTOR];
-        out[0] = x;
-        let mut len = 1;
+    /// Interpolates the host samples `x` (at most [`MAX_BLOCK`]) into `out[..x.len()·F]`,
+    /// stage by stage.
+    #[inline(always)]
+    pub fn upsample(&mut self, x: &[Frame], out: &mut [Frame]) {
+        assert!(x.len() <= MAX_BLOCK && out.len() >= x.len() * self.factor);
+        let mut tmp = [[0.0; 2]; MAX_INTERNAL_BLOCK];
+        let mut len = x.len();
+        out[..len].copy_from_slice(x);
         for st in &mut self.stages {
             tmp[..len].copy_from_slice(&out[..len]);
-            for i in 0..len {
-                let [a, b] = st.up(tmp[i]);
-                out[2 * i] = a;
-                out[2 * i + 1] = b;
-            }
+            st.up(&tmp[..len], &mut out[..2 * len]);
             len *= 2;
         }
         if self.pad > 0 {
@@ -270,17 +271,18 @@ impl Oversampler {
         }
     }
 
-    /// Decimates `buf[..factor]` (overwritten) into one host sample.
-    #[inline]
-    pub fn downsample(&mut self, buf: &mut [Frame; MAX_FACTOR]) -> Frame {
-        let mut len = self.factor;
+    /// Decimates the internal samples `buf[..out.len()·F]` (overwritten) into `out`.
+    #[inline(always)]
+    pub fn downsample(&mut self, buf: &mut [Frame], out: &mut [Frame]) {
+        assert!(out.len() <= MAX_BLOCK && buf.len() >= out.len() * self.factor);
+        let mut len = out.len() * self.factor;
+        let mut tmp = [[0.0; 2]; MAX_INTERNAL_BLOCK];
         for st in self.stages.iter_mut().rev() {
-            for i in 0..len / 2 {
-                buf[i] = st.down([buf[2 * i], buf[2 * i + 1]]);
-            }
+            st.down(&buf[..len], &mut tmp[..len / 2]);
+            buf[..len / 2].copy_from_slice(&tmp[..len / 2]);
             len /= 2;
         }
-        buf[0]
+        out.copy_from_slice(&buf[..len]);
     }
 }
 
@@ -294,16 +296,23 @@ mod tests {
         let x: Vec<f64> = (0..n)
             .map(|i| (std::f64::consts::TAU * f * i as f64 / fs).sin())
             .collect();
-        let mut buf = [[0.0; 2]; MAX_FACTOR];
-        let y: Vec<f64> = x
-            .iter()
-            .map(|&v| {
-                os.upsample([v, -v], &mut buf);
-                let y = os.downsample(&mut buf);
-                assert_eq!(y[0], -y[1]);
-                y[0]
-            })
-            .collect();
+        let mut buf = [[0.0; 2]; MAX_INTERNAL_BLOCK];
+        let mut y = Vec::with_capacity(n);
+        // Blocks of every size up to the largest, as the engine's sub-blocks come.
+        let mut sizes = (1..=MAX_BLOCK).cycle();
+        let mut i = 0;
+        while i < n {
+            let m = sizes.next().unwrap().min(n - i);
+            let frames: Vec<Frame> = x[i..i + m].iter().map(|&v| [v, -v]).collect();
+            let mut out = vec![[0.0; 2]; m];
+            os.upsample(&frames, &mut buf[..m * factor]);
+            os.downsample(&mut buf[..m * factor], &mut out);
+            for o in out {
+                assert_eq!(o[0], -o[1]);
+                y.push(o[0]);
+            }
+            i += m;
+        }
         (x, y, os.latency())
     }
 

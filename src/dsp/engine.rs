@@ -12,7 +12,9 @@ use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
 use super::meters::Meters;
 use super::oversampling::{factor_for, Oversampler, MAX_BLOCK, MAX_INTERNAL_BLOCK};
-use super::path::Path;
+use super::network::NetworkOutput;
+use super::oversampling::Frame;
+use super::path::{Path, PathCoeffs};
 use super::shapers::ColourTable;
 use super::smoothing::{glide, SMOOTHING_TIME_S};
 use crate::model::units::db_to_gain;
@@ -57,6 +59,7 @@ pub struct Engine {
     power_avg: [f64; 2],
     power_coeff: f64,
     meters: Meters,
+    scratch: Box<Scratch>,
 }
 
 impl Engine {
@@ -95,6 +98,7 @@ impl Engine {
             power_avg: [0.0; 2],
             power_coeff: (-1.0 / (POWER_AVERAGE_S * sample_rate)).exp(),
             meters: Meters::default(),
+            scratch: Scratch::new(),
         };
         e.reset();
         e
@@ -229,11 +233,12 @@ impl Engine {
         }
     }
 
-    /// Host samples `start .. start + n` (within one sub-block): sanitise, oversample, step the
+    /// Host samples `start .. start + n` (within one sub-block): sanitise, oversample, run the
     /// paths at the internal rate, decimate, then the DC blocker and the ceiling.
     #[inline(always)]
     fn process_block(&mut self, buffers: &mut [&mut [f32]], nch: usize, start: usize, n: usize) {
         let f = self.up.factor();
+        let len = n * f;
         let mut x = [[0.0; 2]; MAX_BLOCK];
         for (i, frame) in x[..n].iter_mut().enumerate() {
             for ch in 0..nch {
@@ -246,92 +251,29 @@ impl Engine {
                 self.meters.peak_in = self.meters.peak_in.max(frame[ch].abs());
             }
         }
-        let mut up = [[0.0; 2]; MAX_INTERNAL_BLOCK];
-        self.up.upsample(&x[..n], &mut up[..n * f]);
+        let sc = &mut *self.scratch;
+        self.up.upsample(&x[..n], &mut sc.up[..len]);
 
-        let mut out = [[0.0; 2]; MAX_INTERNAL_BLOCK];
-        let mut flags = [(false, false, false); MAX_BLOCK];
+        run_path(&mut self.active, &sc.up[..len], nch, &mut sc.stages, &mut sc.out[..len]);
         let mut p_sum = [[0.0; 2]; MAX_BLOCK];
-        {
-            let Path {
-                coeffs: k,
-                channels,
-                hum,
-                ..
-            } = &mut self.active;
-            let m = &mut self.meters;
-            let has_hum = k.has_hum();
-            for i in 0..n {
-                let (mut rail, mut limit, mut overload) = (false, false, false);
-                for j in i * f..(i + 1) * f {
-                    let h = if has_hum { hum.next() } else { 0.0 };
-                    // Both channels step together so that their (serial) network solutions
-                    // overlap.
-                    for ch in 0..nch {
-                        let (y, r) = channels[ch].step(k, up[j][ch], h);
-                        out[j][ch] = y;
-                        let v = r.net.v_load;
-                        m.sum_v[ch] += v;
-                        m.sum_v2[ch] += v * v;
-                        m.sum_i2[ch] += r.net.i_out * r.net.i_out;
-                        let p = v * r.net.i_load;
-                        m.sum_p[ch] += p;
-                        p_sum[i][ch] += p;
-                        m.peak_v = m.peak_v.max(v.abs());
-                        m.peak_i = m.peak_i.max(r.net.i_out.abs());
-                        m.peak_v_int = m.peak_v_int.max(r.v_int.abs());
-                        rail |= r.rail_clip;
-                        limit |= r.net.limiting;
-                        overload |= r.receiver_overload;
-                    }
-                }
-                flags[i] = (rail, limit, overload);
-            }
-        }
-        let mut faded = n;
+        let mut flags = [(false, false, false); MAX_BLOCK];
+        let k = &self.active.coeffs;
+        measure(&sc.stages, k, nch, n, f, &mut self.meters, &mut p_sum, &mut flags);
+
         if let Some((p, t)) = &mut self.incoming {
-            let Path {
-                coeffs: kb,
-                channels,
-                hum,
-                ..
-            } = p;
-            let has_hum = kb.has_hum();
+            run_path(p, &sc.up[..len], nch, &mut sc.stages, &mut sc.out_b[..len]);
             for i in 0..n {
                 *t = (*t + self.fade_step).min(1.0);
+                let t = *t;
                 for j in i * f..(i + 1) * f {
-                    let h = if has_hum { hum.next() } else { 0.0 };
                     for ch in 0..nch {
-                        let (y, _) = channels[ch].step(kb, up[j][ch], h);
-                        out[j][ch] = out[j][ch] * (1.0 - *t) + y * *t;
-                    }
-                }
-                if *t >= 1.0 {
-                    faded = i + 1;
-                    break;
-                }
-            }
-            if faded < n {
-                // The fade ended inside the block: the incoming path carries the rest alone.
-                let (p, _) = self.incoming.take().expect("matched above");
-                self.active = p;
-                let Path {
-                    coeffs: k,
-                    channels,
-                    hum,
-                    ..
-                } = &mut self.active;
-                let has_hum = k.has_hum();
-                for j in faded * f..n * f {
-                    let h = if has_hum { hum.next() } else { 0.0 };
-                    for ch in 0..nch {
-                        out[j][ch] = channels[ch].step(k, up[j][ch], h).0;
+                        sc.out[j][ch] = sc.out[j][ch] * (1.0 - t) + sc.out_b[j][ch] * t;
                     }
                 }
             }
         }
         let mut y = [[0.0; 2]; MAX_BLOCK];
-        self.down.downsample(&mut out[..n * f], &mut y[..n]);
+        self.down.downsample(&mut sc.out[..len], &mut y[..n]);
 
         for i in 0..n {
             let mut ceiling_engaged = false;
@@ -369,6 +311,126 @@ impl Engine {
                 self.active = p;
             }
         }
+    }
+}
+
+/// What one path produces over a block at the internal rate, stage by stage.
+struct Stages {
+    /// The stage's demanded voltage and what the rails let through, V.
+    demand: [Frame; MAX_INTERNAL_BLOCK],
+    v_int: [Frame; MAX_INTERNAL_BLOCK],
+    net: [[NetworkOutput; 2]; MAX_INTERNAL_BLOCK],
+    /// Load voltage with the hum, V.
+    v_load: [Frame; MAX_INTERNAL_BLOCK],
+    overload: [[bool; 2]; MAX_INTERNAL_BLOCK],
+}
+
+/// Working memory of the engine, allocated once.
+struct Scratch {
+    up: [Frame; MAX_INTERNAL_BLOCK],
+    out: [Frame; MAX_INTERNAL_BLOCK],
+    out_b: [Frame; MAX_INTERNAL_BLOCK],
+    stages: Stages,
+}
+
+impl Scratch {
+    fn new() -> Box<Scratch> {
+        Box::new(Scratch {
+            up: [[0.0; 2]; MAX_INTERNAL_BLOCK],
+            out: [[0.0; 2]; MAX_INTERNAL_BLOCK],
+            out_b: [[0.0; 2]; MAX_INTERNAL_BLOCK],
+            stages: Stages {
+                demand: [[0.0; 2]; MAX_INTERNAL_BLOCK],
+                v_int: [[0.0; 2]; MAX_INTERNAL_BLOCK],
+                net: [[NetworkOutput::default(); 2]; MAX_INTERNAL_BLOCK],
+                v_load: [[0.0; 2]; MAX_INTERNAL_BLOCK],
+                overload: [[false; 2]; MAX_INTERNAL_BLOCK],
+            },
+        })
+    }
+}
+
+/// Runs `path` over the internal samples `up`, stage by stage: the stage's voltages (colour,
+/// DC, noise, rails) per channel, then the network for both channels together (their serial
+/// solutions overlap), then hum, receiver and listen-mode scaling into `out`.
+#[inline(always)]
+fn run_path(path: &mut Path, up: &[Frame], nch: usize, st: &mut Stages, out: &mut [Frame]) {
+    let Path {
+        coeffs: k,
+        channels,
+        hum,
+        ..
+    } = path;
+    let len = up.len();
+    for ch in 0..nch {
+        let c = &mut channels[ch];
+        for j in 0..len {
+            let (v, v_int) = c.internal_voltage(k, up[j][ch]);
+            st.demand[j][ch] = v;
+            st.v_int[j][ch] = v_int;
+        }
+    }
+    if nch == 2 {
+        let [a, b] = channels;
+        for j in 0..len {
+            st.net[j] = [
+                a.net.step(&k.net, st.v_int[j][0]),
+                b.net.step(&k.net, st.v_int[j][1]),
+            ];
+        }
+    } else {
+        for j in 0..len {
+            st.net[j][0] = channels[0].net.step(&k.net, st.v_int[j][0]);
+        }
+    }
+    let has_hum = k.has_hum();
+    for j in 0..len {
+        let h = if has_hum { hum.next() } else { 0.0 };
+        for ch in 0..nch {
+            let (y, v_load, overload) = k.heard(st.net[j][ch].v_load, h);
+            out[j][ch] = y;
+            st.v_load[j][ch] = v_load;
+            st.overload[j][ch] = overload;
+        }
+    }
+}
+
+/// Adds a block's stages to the meters; per host sample, the mean power of each channel and
+/// whether the rails, the current limit or the receiver were at work.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    st: &Stages,
+    k: &PathCoeffs,
+    nch: usize,
+    n: usize,
+    f: usize,
+    m: &mut Meters,
+    p_sum: &mut [Frame; MAX_BLOCK],
+    flags: &mut [(bool, bool, bool); MAX_BLOCK],
+) {
+    for i in 0..n {
+        let (mut rail, mut limit, mut overload) = (false, false, false);
+        for j in i * f..(i + 1) * f {
+            for ch in 0..nch {
+                let net = &st.net[j][ch];
+                let v = st.v_load[j][ch];
+                m.sum_v[ch] += v;
+                m.sum_v2[ch] += v * v;
+                m.sum_i2[ch] += net.i_out * net.i_out;
+                let p = v * net.i_load;
+                m.sum_p[ch] += p;
+                p_sum[i][ch] += p;
+                m.peak_v = m.peak_v.max(v.abs());
+                m.peak_i = m.peak_i.max(net.i_out.abs());
+                let v_int = st.v_int[j][ch];
+                m.peak_v_int = m.peak_v_int.max(v_int.abs());
+                rail |= k.rail_clipping(st.demand[j][ch], v_int);
+                limit |= net.limiting;
+                overload |= st.overload[j][ch];
+            }
+        }
+        flags[i] = (rail, limit, overload);
     }
 }
 

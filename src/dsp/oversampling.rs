@@ -94,6 +94,8 @@ struct HalfbandStage {
     /// The last k odd-phase high-rate inputs (they meet the centre tap k samples later), then
     /// room for a block.
     down_odd: Vec<Frame>,
+    /// The interpolator's FIR branch for a block.
+    fir: Vec<Frame>,
 }
 
 impl HalfbandStage {
@@ -104,6 +106,7 @@ impl HalfbandStage {
             up_buf: vec![[0.0; 2]; 2 * k - 1 + max_in],
             down_even: vec![[0.0; 2]; 2 * k - 1 + max_in],
             down_odd: vec![[0.0; 2]; k + max_in],
+            fir: vec![[0.0; 2]; max_in],
         }
     }
 
@@ -148,12 +151,12 @@ impl HalfbandStage {
         let n = x.len();
         let hist = 2 * k - 1;
         self.up_buf[hist..hist + n].copy_from_slice(x);
-        let mut fir = [[0.0; 2]; MAX_INTERNAL_BLOCK];
         // Window i holds x[i−2k+1 … i]; its centre lies between entries k−1 and k.
-        Self::fir_block(&self.taps, &self.up_buf[..hist + n], &mut fir[..n]);
-        for i in 0..n {
-            out[2 * i] = [2.0 * fir[i][0], 2.0 * fir[i][1]];
-            out[2 * i + 1] = self.up_buf[i + k];
+        let fir = &mut self.fir[..n];
+        Self::fir_block(&self.taps, &self.up_buf[..hist + n], fir);
+        for (i, (pair, f)) in out.chunks_exact_mut(2).zip(fir.iter()).enumerate() {
+            pair[0] = [2.0 * f[0], 2.0 * f[1]];
+            pair[1] = self.up_buf[i + k];
         }
         self.up_buf.copy_within(n..n + hist, 0);
     }
@@ -196,6 +199,8 @@ pub struct Oversampler {
     align_pos: usize,
     /// Internal samples of alignment delay (0 when the stages already round to whole samples).
     pad: usize,
+    /// Room for one stage's block between stages.
+    tmp: Vec<Frame>,
 }
 
 impl Oversampler {
@@ -219,6 +224,7 @@ impl Oversampler {
             align: vec![[0.0; 2]; pad.max(1)],
             align_pos: 0,
             pad,
+            tmp: vec![[0.0; 2]; MAX_INTERNAL_BLOCK],
         }
     }
 
@@ -249,7 +255,7 @@ impl Oversampler {
     #[inline(always)]
     pub fn upsample(&mut self, x: &[Frame], out: &mut [Frame]) {
         assert!(x.len() <= MAX_BLOCK && out.len() >= x.len() * self.factor);
-        let mut tmp = [[0.0; 2]; MAX_INTERNAL_BLOCK];
+        let tmp = &mut self.tmp;
         let mut len = x.len();
         out[..len].copy_from_slice(x);
         for st in &mut self.stages {
@@ -276,7 +282,7 @@ impl Oversampler {
     pub fn downsample(&mut self, buf: &mut [Frame], out: &mut [Frame]) {
         assert!(out.len() <= MAX_BLOCK && buf.len() >= out.len() * self.factor);
         let mut len = out.len() * self.factor;
-        let mut tmp = [[0.0; 2]; MAX_INTERNAL_BLOCK];
+        let tmp = &mut self.tmp;
         for st in self.stages.iter_mut().rev() {
             st.down(&buf[..len], &mut tmp[..len / 2]);
             buf[..len / 2].copy_from_slice(&tmp[..len / 2]);

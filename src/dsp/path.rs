@@ -2,7 +2,7 @@
 //! network with current limit, hum, receiver — for one set of switch positions. The engine runs
 //! two of them while a switch (load type, clip shape, mains, listen mode) crossfades.
 
-use super::network::{NetworkCoeffs, NetworkOutput, NetworkState};
+use super::network::{NetworkCoeffs, NetworkState};
 use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
 use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
 use crate::model::acoustics::spl_at_one_volt;
@@ -92,16 +92,6 @@ impl PathCoeffs {
     }
 }
 
-/// What happened on one internal sample, for the meters.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StepReport {
-    pub net: NetworkOutput,
-    /// The stage's internal voltage after the rails, V.
-    pub v_int: f64,
-    pub rail_clip: bool,
-    pub receiver_overload: bool,
-}
-
 /// The state of one channel of a path.
 #[derive(Debug, Clone, Copy)]
 pub struct ChannelPath {
@@ -117,36 +107,39 @@ impl ChannelPath {
         }
     }
 
-    /// One internal sample: `x` in DAW units, `hum` the hum oscillator's unit-amplitude value.
-    /// Returns the plugin-side output (before the ceiling) and the report.
+    /// The stage's demanded voltage for an input `x` in DAW units — colour, DC offset and
+    /// noise — and what the rails let through of it: (demand, v_int).
     #[inline(always)]
-    pub fn step(&mut self, k: &PathCoeffs, x: f64, hum: f64) -> (f64, StepReport) {
+    pub fn internal_voltage(&mut self, k: &PathCoeffs, x: f64) -> (f64, f64) {
         let mut v = k.colour.apply(x * k.drive) + k.dc;
         if k.noise_sigma > 0.0 {
             v += k.noise_sigma * self.noise.next();
         }
-        let v_int = k.rails.apply(v);
-        let rail_clip = k.rails.clipping(v, v_int);
-        let mut net = self.net.step(&k.net, v_int);
-        net.v_load += k.hum_peak * hum;
-        let (heard, receiver_overload) = if k.receiver_on {
-            // Overloaded once the input passes the receiver's rated maximum.
+        (v, k.rails.apply(v))
+    }
+}
+
+impl PathCoeffs {
+    /// True when the rails take more than 1 % of the demand `v` (`v_int` is what is left).
+    #[inline(always)]
+    pub fn rail_clipping(&self, v: f64, v_int: f64) -> bool {
+        self.rails.clipping(v, v_int)
+    }
+
+    /// What the plugin outputs for the network's load voltage `v_load` with the hum oscillator
+    /// at `hum`: (output before the ceiling, load voltage with the hum, receiver overloaded).
+    #[inline(always)]
+    pub fn heard(&self, v_load: f64, hum: f64) -> (f64, f64, bool) {
+        let v_load = v_load + self.hum_peak * hum;
+        let (heard, overload) = if self.receiver_on {
             (
-                k.receiver.apply(net.v_load),
-                net.v_load.abs() > k.receiver_peak,
+                self.receiver.apply(v_load),
+                v_load.abs() > self.receiver_peak,
             )
         } else {
-            (net.v_load, false)
+            (v_load, false)
         };
-        (
-            heard * k.out_scale,
-            StepReport {
-                net,
-                v_int,
-                rail_clip,
-                receiver_overload,
-            },
-        )
+        (heard * self.out_scale, v_load, overload)
     }
 }
 

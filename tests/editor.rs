@@ -32,6 +32,63 @@ use x11rb::wrapper::ConnectionExt as _;
 const PLUGIN_ID: &str = "org.outpath.outpath";
 
 // ------------------------------------------------------------------------------------------------
+// The runner
+
+/// The tests, one after another. This binary has its own runner (`harness = false`) because the
+/// plugin's threads (baseview's X11 thread among them) may still be winding down when the tests
+/// are done: a normal exit would run the C library's exit handlers under them, which has crashed
+/// the process after every test had passed. The runner reports like the standard one and leaves
+/// with `_exit`, which skips those handlers.
+fn main() {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let tests: [(&str, fn()); 4] = [
+        (
+            "the_feed_neither_blocks_nor_allocates_when_the_editor_stops_reading",
+            the_feed_neither_blocks_nor_allocates_when_the_editor_stops_reading,
+        ),
+        (
+            "the_editor_opens_and_closes_twenty_times_while_processing",
+            the_editor_opens_and_closes_twenty_times_while_processing,
+        ),
+        (
+            "processing_with_the_editor_open_does_not_allocate",
+            processing_with_the_editor_open_does_not_allocate,
+        ),
+        (
+            "the_window_size_and_the_scenarios_are_saved_with_the_session",
+            the_window_size_and_the_scenarios_are_saved_with_the_session,
+        ),
+    ];
+    let chosen: Vec<_> = tests
+        .iter()
+        .filter(|(name, _)| filter.as_deref().is_none_or(|f| name.contains(f)))
+        .collect();
+    println!("\nrunning {} tests", chosen.len());
+    let mut failed = Vec::new();
+    for (name, test) in chosen.iter().copied() {
+        let ok = std::panic::catch_unwind(*test).is_ok();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        if !ok {
+            failed.push(*name);
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        chosen.len() - failed.len(),
+        failed.len()
+    );
+    for name in &failed {
+        println!("    {name}");
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: ends the process at once; every test has finished and its output is flushed.
+    unsafe { libc::_exit(if failed.is_empty() { 0 } else { 101 }) }
+}
+
+// ------------------------------------------------------------------------------------------------
 // Counting allocations on one thread
 
 struct CountingAllocator;
@@ -71,7 +128,6 @@ fn allocations_in(f: impl FnOnce()) -> u64 {
     ALLOCATIONS.with(|a| a.get())
 }
 
-#[test]
 fn the_feed_neither_blocks_nor_allocates_when_the_editor_stops_reading() {
     let (mut tx, rx) = feed();
     rx.set_open(true);
@@ -429,14 +485,12 @@ fn open_close_while_processing(
     report
 }
 
-#[test]
 fn the_editor_opens_and_closes_twenty_times_while_processing() {
     let _guard = GUI_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     ensure_display();
     open_close_while_processing(release_bundle(), 20, Duration::from_millis(350));
 }
 
-#[test]
 fn processing_with_the_editor_open_does_not_allocate() {
     // The allocation-checked build aborts the whole test process on any allocation in process();
     // reaching the end is the check.
@@ -459,7 +513,6 @@ fn state_bytes(state: &serde_json::Value) -> Vec<u8> {
     bytes
 }
 
-#[test]
 fn the_window_size_and_the_scenarios_are_saved_with_the_session() {
     let _guard = GUI_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     ensure_display();

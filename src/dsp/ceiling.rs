@@ -18,6 +18,8 @@ pub struct Ceiling {
     delay: Vec<f64>,
     /// Required gains over the window, for the running minimum.
     need: Vec<f64>,
+    /// How many of them are below 1: while none is, the minimum is 1 without a scan.
+    below: usize,
     /// Held minimum gains over the window, for the running average.
     held: Vec<f64>,
     held_sum: f64,
@@ -36,6 +38,7 @@ impl Ceiling {
             len,
             delay: vec![0.0; len],
             need: vec![1.0; len],
+            below: 0,
             held: vec![1.0; len],
             held_sum: len as f64,
             pos: 0,
@@ -53,6 +56,7 @@ impl Ceiling {
     pub fn reset(&mut self) {
         self.delay.fill(0.0);
         self.need.fill(1.0);
+        self.below = 0;
         self.held.fill(1.0);
         self.held_sum = self.len as f64;
         self.pos = 0;
@@ -64,11 +68,16 @@ impl Ceiling {
     pub fn process(&mut self, x: f64, ceiling: f64) -> (f64, f64) {
         let a = x.abs();
         let need = if a > ceiling { ceiling / a } else { 1.0 };
+        self.below -= usize::from(self.need[self.pos] < 1.0);
+        self.below += usize::from(need < 1.0);
         self.need[self.pos] = need;
-        // Minimum over the window (short: a plain scan is cheaper than a deque here).
-        let mut m = need;
-        for &g in &self.need {
-            m = m.min(g);
+        // Minimum over the window (short: a plain scan is cheaper than a deque here), and no
+        // scan at all while every sample in it is below the ceiling.
+        let mut m: f64 = 1.0;
+        if self.below > 0 {
+            for &g in &self.need {
+                m = m.min(g);
+            }
         }
         // Instant attack, exponential release, never above what the window needs.
         self.released = (1.0 - (1.0 - self.released) * self.release_coeff).min(m);

@@ -11,9 +11,9 @@
 use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
 use super::meters::Meters;
-use super::oversampling::{factor_for, Oversampler, MAX_BLOCK, MAX_INTERNAL_BLOCK};
 use super::network::NetworkOutput;
 use super::oversampling::Frame;
+use super::oversampling::{factor_for, Oversampler, MAX_BLOCK, MAX_INTERNAL_BLOCK};
 use super::path::{Path, PathCoeffs};
 use super::shapers::ColourTable;
 use super::smoothing::{glide, SMOOTHING_TIME_S};
@@ -254,11 +254,26 @@ impl Engine {
         let sc = &mut *self.scratch;
         self.up.upsample(&x[..n], &mut sc.up[..len]);
 
-        run_path(&mut self.active, &sc.up[..len], nch, &mut sc.stages, &mut sc.out[..len]);
+        run_path(
+            &mut self.active,
+            &sc.up[..len],
+            nch,
+            &mut sc.stages,
+            &mut sc.out[..len],
+        );
         let mut p_sum = [[0.0; 2]; MAX_BLOCK];
         let mut flags = [(false, false, false); MAX_BLOCK];
         let k = &self.active.coeffs;
-        measure(&sc.stages, k, nch, n, f, &mut self.meters, &mut p_sum, &mut flags);
+        measure(
+            &sc.stages,
+            k,
+            nch,
+            n,
+            f,
+            &mut self.meters,
+            &mut p_sum,
+            &mut flags,
+        );
 
         if let Some((p, t)) = &mut self.incoming {
             run_path(p, &sc.up[..len], nch, &mut sc.stages, &mut sc.out_b[..len]);

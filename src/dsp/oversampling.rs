@@ -215,7 +215,7 @@ impl Oversampler {
         let internal: usize = stages
             .iter()
             .enumerate()
-            .map(|(s, st)| st.round_trip_delay() * factor >> (s + 1))
+            .map(|(s, st)| (st.round_trip_delay() * factor) >> (s + 1))
             .sum();
         let pad = (factor - internal % factor) % factor;
         Oversampler {
@@ -238,7 +238,7 @@ impl Oversampler {
             .stages
             .iter()
             .enumerate()
-            .map(|(s, st)| st.round_trip_delay() * self.factor >> (s + 1))
+            .map(|(s, st)| (st.round_trip_delay() * self.factor) >> (s + 1))
             .sum();
         let pad = (self.factor - internal % self.factor) % self.factor;
         (internal + pad) / self.factor

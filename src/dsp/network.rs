@@ -52,6 +52,16 @@ pub struct NetworkCoeffs {
     inv_r_total: f64,
     limit: KneeLimiter,
     i_max: f64,
+    /// w (the port's Thévenin voltage) as a sum over the histories, so that the current is
+    /// a few operations away from the previous step: w = e_co + w_cc·(j_cc + j_ci)
+    /// + w_lc·e_lc + w_lp·(j_lp + j_cp).
+    w_cc: f64,
+    w_lc: f64,
+    w_lp: f64,
+    /// How the coil's current and the tank's voltage follow this step's current:
+    /// i_b = i_b0 + ib_per_i·i, v_res = v_res0 + vres_per_i·i.
+    ib_per_i: f64,
+    vres_per_i: f64,
 }
 
 impl NetworkCoeffs {
@@ -99,6 +109,11 @@ impl NetworkCoeffs {
             inv_r_total: 1.0 / (net.r_out + r_port),
             limit: KneeLimiter::new(i_max, CURRENT_LIMIT_KNEE),
             i_max,
+            w_cc: -z_d,
+            w_lc: z_d / z_b,
+            w_lp: -z_d / z_b * z_res,
+            ib_per_i: z_d / z_b,
+            vres_per_i: z_res * z_d / z_b,
         }
     }
 
@@ -133,22 +148,29 @@ pub struct NetworkState {
 
 impl NetworkState {
     /// One sample: drives the network with the stage's internal voltage `v_int`.
+    ///
+    /// The work splits in two: what follows from the histories alone, and what follows from
+    /// this step's current i, which each quantity depends on linearly (v_d = e_d + Z_D·i and so
+    /// on). Only the second part waits for i, and i waits only for w, summed straight from the
+    /// histories: the chain from one step to the next stays short.
     #[inline(always)]
     pub fn step(&mut self, k: &NetworkCoeffs, v_int: f64) -> NetworkOutput {
-        // Thévenin of the load branch: v = Z_b·i_b + E_b, with E_res = −Z_res·(J_Lp + J_Cp).
-        let e_res = -k.z_res * (self.j_lp + self.j_cp);
-        let e_b = self.e_lc + e_res;
-        // Norton sum at the terminals, then Thévenin: v_D = Z_D·i + E_D.
-        let j_d = self.j_cc + self.j_ci - e_b * k.inv_z_b;
-        let e_d = -j_d * k.z_d;
-        // The stage's port: v = w + R_p·i.
-        let w = self.e_co + e_d;
+        // The port's Thévenin voltage w = e_co + e_D (expanded below), and the current.
+        let w = (self.e_co + k.w_cc * (self.j_cc + self.j_ci))
+            + (k.w_lc * self.e_lc + k.w_lp * (self.j_lp + self.j_cp));
         let i_free = (v_int - w) * k.inv_r_total;
         let i = k.limit.apply(i_free);
-        // Back-substitute.
+        // From the histories: the load branch's Thévenin v = Z_b·i_b + E_b with
+        // E_res = −Z_res·(J_Lp + J_Cp); the terminal node's v_D = Z_D·i + E_D.
+        let e_res = -k.z_res * (self.j_lp + self.j_cp);
+        let e_b = self.e_lc + e_res;
+        let e_d = -(self.j_cc + self.j_ci - e_b * k.inv_z_b) * k.z_d;
+        let i_b0 = (e_d - e_b) * k.inv_z_b;
+        let v_res0 = k.z_res * i_b0 + e_res;
+        // Back-substitute this step's current.
         let v_d = k.z_d * i + e_d;
-        let i_b = (v_d - e_b) * k.inv_z_b;
-        let v_res = k.z_res * i_b + e_res;
+        let i_b = i_b0 + k.ib_per_i * i;
+        let v_res = v_res0 + k.vres_per_i * i;
         let i_cc = k.g_cc * v_d + self.j_cc;
         // Update the histories (trapezoidal rule; absent elements are held at zero).
         self.e_co = k.keep_co * (2.0 * k.r_co * i + self.e_co);

@@ -25,41 +25,31 @@ use crate::model::network::Network;
 /// Coefficients of the companion models for one setting at one internal rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetworkCoeffs {
-    r_out: f64,
     /// C_out as a Thévenin resistance T/(2C); `keep_co` is 0 when DC-coupled (a wire).
     r_co: f64,
     keep_co: f64,
-    r_cable: f64,
     /// Conductances 2C/T of the cable's and the receiver's capacitance; keep_* 0 when absent.
     g_cc: f64,
     keep_cc: f64,
     g_ci: f64,
     keep_ci: f64,
-    /// Load branch: Re, the coil's 2L/T, and the resonance's total conductance and parts.
-    r_e: f64,
+    /// Load branch: the coil's 2L/T, and the resonance's parts.
     r_lc: f64,
     keep_lc: f64,
     g_lp: f64,
     g_cp: f64,
     /// 1 / (1/R_p + G_Lp + G_Cp): the tank's Thévenin resistance, 0 when there is no resonance.
     z_res: f64,
-    /// Thévenin resistance of the load branch and of the terminal node.
-    z_b: f64,
+    /// Thévenin resistances of the load branch (as 1/Z_b) and of the terminal node.
     inv_z_b: f64,
     z_d: f64,
-    /// Resistance seen by the stage after R_out: R_co + R_cable + Z_D.
-    r_port: f64,
+    /// 1 / (R_out + R_co + R_cable + Z_D): the conductance the stage drives.
     inv_r_total: f64,
     limit: KneeLimiter,
     i_max: f64,
-    /// w (the port's Thévenin voltage) as a sum over the histories, so that the current is
-    /// a few operations away from the previous step: w = e_co + w_cc·(j_cc + j_ci)
-    /// + w_lc·e_lc + w_lp·(j_lp + j_cp).
-    w_cc: f64,
-    w_lc: f64,
-    w_lp: f64,
     /// How the coil's current and the tank's voltage follow this step's current:
-    /// i_b = i_b0 + ib_per_i·i, v_res = v_res0 + vres_per_i·i.
+    /// i_b = i_b0 + ib_per_i·i, v_res = v_res0 + vres_per_i·i (ib_per_i = Z_D/Z_b,
+    /// vres_per_i = Z_res·Z_D/Z_b). The same two numbers weigh the histories in w.
     ib_per_i: f64,
     vres_per_i: f64,
 }
@@ -88,32 +78,24 @@ impl NetworkCoeffs {
         let z_d = 1.0 / g_d;
         let r_port = r_co + net.r_cable + z_d;
         NetworkCoeffs {
-            r_out: net.r_out,
             r_co,
             keep_co,
-            r_cable: net.r_cable,
             g_cc,
             keep_cc: f64::from(u8::from(g_cc > 0.0)),
             g_ci,
             keep_ci: f64::from(u8::from(g_ci > 0.0)),
-            r_e: net.load.r,
             r_lc,
             keep_lc: f64::from(u8::from(r_lc > 0.0)),
             g_lp,
             g_cp,
             z_res,
-            z_b,
             inv_z_b: 1.0 / z_b,
             z_d,
-            r_port,
             inv_r_total: 1.0 / (net.r_out + r_port),
             limit: KneeLimiter::new(i_max, CURRENT_LIMIT_KNEE),
             i_max,
-            w_cc: -z_d,
-            w_lc: z_d / z_b,
-            w_lp: -z_d / z_b * z_res,
             ib_per_i: z_d / z_b,
-            vres_per_i: z_res * z_d / z_b,
+            vres_per_i: z_res * (z_d / z_b),
         }
     }
 
@@ -155,9 +137,10 @@ impl NetworkState {
     /// histories: the chain from one step to the next stays short.
     #[inline(always)]
     pub fn step(&mut self, k: &NetworkCoeffs, v_int: f64) -> NetworkOutput {
-        // The port's Thévenin voltage w = e_co + e_D (expanded below), and the current.
-        let w = (self.e_co + k.w_cc * (self.j_cc + self.j_ci))
-            + (k.w_lc * self.e_lc + k.w_lp * (self.j_lp + self.j_cp));
+        // The port's Thévenin voltage w = e_co + e_D, expanded over the histories:
+        // w = e_co − Z_D·(j_cc + j_ci) + (Z_D/Z_b)·e_lc − (Z_res·Z_D/Z_b)·(j_lp + j_cp).
+        let w = (self.e_co - k.z_d * (self.j_cc + self.j_ci))
+            + (k.ib_per_i * self.e_lc - k.vres_per_i * (self.j_lp + self.j_cp));
         let i_free = (v_int - w) * k.inv_r_total;
         let i = k.limit.apply(i_free);
         // From the histories: the load branch's Thévenin v = Z_b·i_b + E_b with

@@ -11,8 +11,8 @@
 use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
 use super::meters::Meters;
+use super::isa::Isa;
 use super::network::NetworkOutput;
-use super::oversampling::Frame;
 use super::oversampling::{factor_for, Oversampler, MAX_BLOCK, MAX_INTERNAL_BLOCK};
 use super::path::{Path, PathCoeffs};
 use super::shapers::ColourTable;
@@ -60,7 +60,14 @@ pub struct Engine {
     power_coeff: f64,
     meters: Meters,
     scratch: Box<Scratch>,
+    /// The vector instructions the inner loops run with.
+    isa: Isa,
 }
+
+/// Two channels' values side by side.
+type Frame = [f64; 2];
+/// A block of internal samples per channel, single precision.
+type Planar = [[f32; MAX_INTERNAL_BLOCK]; 2];
 
 impl Engine {
     /// An engine for `channels` (1 or 2) at `sample_rate`, with the noise seeded by `seed`.
@@ -99,6 +106,7 @@ impl Engine {
             power_coeff: (-1.0 / (POWER_AVERAGE_S * sample_rate)).exp(),
             meters: Meters::default(),
             scratch: Scratch::new(),
+            isa: Isa::detect(),
         };
         e.reset();
         e
@@ -114,6 +122,21 @@ impl Engine {
 
     pub fn channels(&self) -> usize {
         self.channels
+    }
+
+    /// The vector instructions the engine runs with.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// Runs the same processing compiled for `isa` (which this processor must have): for
+    /// comparing the builds in tests and benchmarks.
+    pub fn set_isa(&mut self, isa: Isa) {
+        assert!(
+            isa == Isa::Baseline || isa == Isa::detect(),
+            "this processor lacks {isa:?}"
+        );
+        self.isa = isa;
     }
 
     /// Delay from input to output in host samples: the oversampler's round trip plus the
@@ -209,6 +232,22 @@ impl Engine {
     /// Processes `buffers` in place: one slice per channel, all the same length (any, even 0).
     /// No allocation, no locks, no I/O.
     pub fn process(&mut self, buffers: &mut [&mut [f32]]) {
+        match self.isa {
+            Isa::Baseline => self.process_with::<false>(buffers),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::Avx2Fma` is only set when the processor has AVX2 and FMA.
+            Isa::Avx2Fma => unsafe { self.process_avx2(buffers) },
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn process_avx2(&mut self, buffers: &mut [&mut [f32]]) {
+        self.process_with::<true>(buffers)
+    }
+
+    #[inline(always)]
+    fn process_with<const FMA: bool>(&mut self, buffers: &mut [&mut [f32]]) {
         let nch = buffers.len().min(self.channels);
         if nch == 0 {
             return;
@@ -227,7 +266,7 @@ impl Engine {
                 let left = ((1.0 - t) / self.fade_step).ceil().max(1.0);
                 n = n.min(left as usize);
             }
-            self.process_block(buffers, nch, start, n);
+            self.process_block::<FMA>(buffers, nch, start, n);
             self.sub_pos = (self.sub_pos + n) % SUB_BLOCK;
             start += n;
         }
@@ -236,30 +275,36 @@ impl Engine {
     /// Host samples `start .. start + n` (within one sub-block): sanitise, oversample, run the
     /// paths at the internal rate, decimate, then the DC blocker and the ceiling.
     #[inline(always)]
-    fn process_block(&mut self, buffers: &mut [&mut [f32]], nch: usize, start: usize, n: usize) {
+    fn process_block<const FMA: bool>(
+        &mut self,
+        buffers: &mut [&mut [f32]],
+        nch: usize,
+        start: usize,
+        n: usize,
+    ) {
         let f = self.up.factor();
         let len = n * f;
-        let mut x = [[0.0; 2]; MAX_BLOCK];
-        for (i, frame) in x[..n].iter_mut().enumerate() {
-            for ch in 0..nch {
-                let raw = buffers[ch][start + i] as f64;
-                frame[ch] = if raw.is_finite() {
-                    raw.clamp(-INPUT_LIMIT, INPUT_LIMIT)
+        let sc = &mut *self.scratch;
+        for ch in 0..nch {
+            let mut x = [0.0f32; MAX_BLOCK];
+            for (v, &raw) in x[..n].iter_mut().zip(&buffers[ch][start..start + n]) {
+                *v = if raw.is_finite() {
+                    raw.clamp(-INPUT_LIMIT as f32, INPUT_LIMIT as f32)
                 } else {
                     0.0
                 };
-                self.meters.peak_in = self.meters.peak_in.max(frame[ch].abs());
+                self.meters.peak_in = self.meters.peak_in.max(v.abs() as f64);
             }
+            self.up.upsample::<FMA>(ch, &x[..n], &mut sc.up[ch][..len]);
         }
-        let sc = &mut *self.scratch;
-        self.up.upsample(&x[..n], &mut sc.up[..len]);
 
         run_path(
             &mut self.active,
-            &sc.up[..len],
+            &sc.up,
             nch,
+            len,
             &mut sc.stages,
-            &mut sc.out[..len],
+            &mut sc.out,
         );
         let mut p_sum = [[0.0; 2]; MAX_BLOCK];
         let mut flags = [(false, false, false); MAX_BLOCK];
@@ -276,19 +321,23 @@ impl Engine {
         );
 
         if let Some((p, t)) = &mut self.incoming {
-            run_path(p, &sc.up[..len], nch, &mut sc.stages, &mut sc.out_b[..len]);
+            run_path(p, &sc.up, nch, len, &mut sc.stages, &mut sc.out_b);
             for i in 0..n {
                 *t = (*t + self.fade_step).min(1.0);
-                let t = *t;
-                for j in i * f..(i + 1) * f {
-                    for ch in 0..nch {
-                        sc.out[j][ch] = sc.out[j][ch] * (1.0 - t) + sc.out_b[j][ch] * t;
+                let t = *t as f32;
+                for ch in 0..nch {
+                    let (a, b) = (&mut sc.out[ch][i * f..(i + 1) * f], &sc.out_b[ch][i * f..]);
+                    for (a, b) in a.iter_mut().zip(b) {
+                        *a = *a * (1.0 - t) + *b * t;
                     }
                 }
             }
         }
-        let mut y = [[0.0; 2]; MAX_BLOCK];
-        self.down.downsample(&mut sc.out[..len], &mut y[..n]);
+        let mut y = [[0.0f32; MAX_BLOCK]; 2];
+        for ch in 0..nch {
+            self.down
+                .downsample::<FMA>(ch, &mut sc.out[ch][..len], &mut y[ch][..n]);
+        }
 
         for i in 0..n {
             let mut ceiling_engaged = false;
@@ -298,7 +347,7 @@ impl Engine {
                 *pa = p_mean + (*pa - p_mean) * self.power_coeff;
                 self.meters.max_power_1s = self.meters.max_power_1s.max(*pa);
 
-                let v = self.dc[ch].process(y[i][ch]);
+                let v = self.dc[ch].process(y[ch][i] as f64);
                 let (v, gain) = self.ceiling[ch].process(v, self.ceiling_lin);
                 if gain < ENGAGED_GAIN {
                     ceiling_engaged = true;
@@ -331,9 +380,11 @@ impl Engine {
 
 /// What one path produces over a block at the internal rate, stage by stage.
 struct Stages {
-    /// The stage's demanded voltage and what the rails let through, V.
-    demand: [Frame; MAX_INTERNAL_BLOCK],
-    v_int: [Frame; MAX_INTERNAL_BLOCK],
+    /// Working room for the noise.
+    noise: [f32; MAX_INTERNAL_BLOCK],
+    /// The stage's demanded voltage and what the rails let through, V, per channel.
+    demand: Planar,
+    v_int: Planar,
     net: [[NetworkOutput; 2]; MAX_INTERNAL_BLOCK],
     /// Load voltage with the hum, V.
     v_load: [Frame; MAX_INTERNAL_BLOCK],
@@ -342,21 +393,22 @@ struct Stages {
 
 /// Working memory of the engine, allocated once.
 struct Scratch {
-    up: [Frame; MAX_INTERNAL_BLOCK],
-    out: [Frame; MAX_INTERNAL_BLOCK],
-    out_b: [Frame; MAX_INTERNAL_BLOCK],
+    up: Planar,
+    out: Planar,
+    out_b: Planar,
     stages: Stages,
 }
 
 impl Scratch {
     fn new() -> Box<Scratch> {
         Box::new(Scratch {
-            up: [[0.0; 2]; MAX_INTERNAL_BLOCK],
-            out: [[0.0; 2]; MAX_INTERNAL_BLOCK],
-            out_b: [[0.0; 2]; MAX_INTERNAL_BLOCK],
+            up: [[0.0; MAX_INTERNAL_BLOCK]; 2],
+            out: [[0.0; MAX_INTERNAL_BLOCK]; 2],
+            out_b: [[0.0; MAX_INTERNAL_BLOCK]; 2],
             stages: Stages {
-                demand: [[0.0; 2]; MAX_INTERNAL_BLOCK],
-                v_int: [[0.0; 2]; MAX_INTERNAL_BLOCK],
+                noise: [0.0; MAX_INTERNAL_BLOCK],
+                demand: [[0.0; MAX_INTERNAL_BLOCK]; 2],
+                v_int: [[0.0; MAX_INTERNAL_BLOCK]; 2],
                 net: [[NetworkOutput::default(); 2]; MAX_INTERNAL_BLOCK],
                 v_load: [[0.0; 2]; MAX_INTERNAL_BLOCK],
                 overload: [[false; 2]; MAX_INTERNAL_BLOCK],
@@ -365,37 +417,45 @@ impl Scratch {
     }
 }
 
-/// Runs `path` over the internal samples `up`, stage by stage: the stage's voltages (colour,
-/// DC, noise, rails) per channel, then the network for both channels together (their serial
-/// solutions overlap), then hum, receiver and listen-mode scaling into `out`.
+/// Runs `path` over the first `len` internal samples of `up`, stage by stage: the stage's
+/// voltages (colour, DC, noise, rails) for each channel's block, then the network for both
+/// channels together (their serial solutions overlap), then hum, receiver and listen-mode
+/// scaling into `out`.
 #[inline(always)]
-fn run_path(path: &mut Path, up: &[Frame], nch: usize, st: &mut Stages, out: &mut [Frame]) {
+fn run_path(
+    path: &mut Path,
+    up: &Planar,
+    nch: usize,
+    len: usize,
+    st: &mut Stages,
+    out: &mut Planar,
+) {
     let Path {
         coeffs: k,
         channels,
         hum,
         ..
     } = path;
-    let len = up.len();
     for ch in 0..nch {
-        let c = &mut channels[ch];
-        for j in 0..len {
-            let (v, v_int) = c.internal_voltage(k, up[j][ch]);
-            st.demand[j][ch] = v;
-            st.v_int[j][ch] = v_int;
-        }
+        channels[ch].stage_block(
+            k,
+            &up[ch][..len],
+            &mut st.noise[..len],
+            &mut st.demand[ch][..len],
+            &mut st.v_int[ch][..len],
+        );
     }
     if nch == 2 {
         let [a, b] = channels;
         for j in 0..len {
             st.net[j] = [
-                a.net.step(&k.net, st.v_int[j][0]),
-                b.net.step(&k.net, st.v_int[j][1]),
+                a.net.step(&k.net, st.v_int[0][j] as f64),
+                b.net.step(&k.net, st.v_int[1][j] as f64),
             ];
         }
     } else {
         for j in 0..len {
-            st.net[j][0] = channels[0].net.step(&k.net, st.v_int[j][0]);
+            st.net[j][0] = channels[0].net.step(&k.net, st.v_int[0][j] as f64);
         }
     }
     let has_hum = k.has_hum();
@@ -403,7 +463,7 @@ fn run_path(path: &mut Path, up: &[Frame], nch: usize, st: &mut Stages, out: &mu
         let h = if has_hum { hum.next() } else { 0.0 };
         for ch in 0..nch {
             let (y, v_load, overload) = k.heard(st.net[j][ch].v_load, h);
-            out[j][ch] = y;
+            out[ch][j] = y as f32;
             st.v_load[j][ch] = v_load;
             st.overload[j][ch] = overload;
         }
@@ -438,9 +498,9 @@ fn measure(
                 p_sum[i][ch] += p;
                 m.peak_v = m.peak_v.max(v.abs());
                 m.peak_i = m.peak_i.max(net.i_out.abs());
-                let v_int = st.v_int[j][ch];
+                let v_int = st.v_int[ch][j] as f64;
                 m.peak_v_int = m.peak_v_int.max(v_int.abs());
-                rail |= k.rail_clipping(st.demand[j][ch], v_int);
+                rail |= k.rail_clipping(st.demand[ch][j] as f64, v_int);
                 limit |= net.limiting;
                 overload |= st.overload[j][ch];
             }

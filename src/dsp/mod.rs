@@ -5,6 +5,7 @@
 pub mod ceiling;
 pub mod engine;
 pub mod filters;
+pub mod isa;
 pub mod meters;
 pub mod network;
 pub mod noise;

@@ -107,15 +107,32 @@ impl ChannelPath {
         }
     }
 
-    /// The stage's demanded voltage for an input `x` in DAW units — colour, DC offset and
-    /// noise — and what the rails let through of it: (demand, v_int).
+    /// The stage over a block of internal samples `x` in DAW units: the demanded voltage —
+    /// colour, DC offset and noise — into `demand`, and what the rails let through of it into
+    /// `v_int`. `noise` is working room of the same length.
     #[inline(always)]
-    pub fn internal_voltage(&mut self, k: &PathCoeffs, x: f64) -> (f64, f64) {
-        let mut v = k.colour.apply(x * k.drive) + k.dc;
+    pub fn stage_block(
+        &mut self,
+        k: &PathCoeffs,
+        x: &[f32],
+        noise: &mut [f32],
+        demand: &mut [f32],
+        v_int: &mut [f32],
+    ) {
+        k.colour.apply_block(k.drive, x, demand);
+        let dc = k.dc as f32;
         if k.noise_sigma > 0.0 {
-            v += k.noise_sigma * self.noise.next();
+            self.noise.fill(noise);
+            let sigma = k.noise_sigma as f32;
+            for (d, n) in demand.iter_mut().zip(noise.iter()) {
+                *d += dc + sigma * n;
+            }
+        } else {
+            for d in demand.iter_mut() {
+                *d += dc;
+            }
         }
-        (v, k.rails.apply(v))
+        k.rails.apply_block(demand, v_int);
     }
 }
 

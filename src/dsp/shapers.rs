@@ -52,6 +52,45 @@ pub fn fast_tanh(x: f64) -> f64 {
     ((1.0 - t) / (1.0 + t)).copysign(x)
 }
 
+/// e^t for t ≤ 0 in single precision, from whole powers of two and a polynomial, so that it
+/// runs in vector registers: t = k·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its Taylor series to
+/// r⁶ (relative error below 1.3e-7), 2^k put straight into the exponent bits. Below −80 it
+/// holds at e^−80 (1.8e-35, never subnormal).
+#[inline(always)]
+pub fn exp_neg_f32(t: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split in two so that k·LN2_HI is exact for |k| < 2^9.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding and subtracting 1.5·2^23 rounds to the nearest whole number.
+    const ROUND: f32 = 12_582_912.0;
+    let t = t.max(-80.0);
+    let k = (t * LOG2_E + ROUND) - ROUND;
+    let r = (t - k * LN2_HI) - k * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let two_k = f32::from_bits(((k as i32 + 127) as u32) << 23);
+    p * two_k
+}
+
+/// tanh a for a ≥ 0 in single precision: (1 − e^{−2a}) / (1 + e^{−2a}), exactly 0 at 0 and
+/// saturating without overshoot.
+#[inline(always)]
+pub fn tanh_pos_f32(a: f32) -> f32 {
+    let e = exp_neg_f32(-2.0 * a);
+    (1.0 - e) / (1.0 + e)
+}
+
+/// [`colour_curve`] in single precision.
+#[inline(always)]
+pub fn colour_curve_f32(x: f32) -> f32 {
+    let x = x.max(-3.0).min(3.0);
+    let x2 = x * x;
+    x * (27.0 + x2) / (27.0 + 9.0 * x2)
+}
+
 /// The colour stage's curve: the [3/2] Padé approximant of tanh, x(27 + x²)/(27 + 9x²), held at
 /// ±1 beyond |x| = 3, where its slope reaches zero (so the curve stays smooth, C¹). Monotonic:
 /// its derivative is 9(x² − 9)²/(27 + 9x²)² ≥ 0. One division instead of an exponential: the
@@ -107,6 +146,32 @@ impl Rails {
             self.neg.apply(v)
         }
     }
+
+    /// [`apply`](Self::apply) over a block in single precision, without branches so that it
+    /// runs in vector registers: y = min(|v|, knee) + span·tanh(max(|v| − knee, 0)/span) with
+    /// the sign of v, the knee and span of the side v is on.
+    #[inline(always)]
+    pub fn apply_block(&self, demand: &[f32], out: &mut [f32]) {
+        let (kp, sp, ip) = (
+            self.pos.knee_at as f32,
+            self.pos.span as f32,
+            self.pos.inv_span as f32,
+        );
+        let (kn, sn, inn) = (
+            self.neg.knee_at as f32,
+            self.neg.span as f32,
+            self.neg.inv_span as f32,
+        );
+        for (o, &v) in out.iter_mut().zip(demand) {
+            let neg = v < 0.0;
+            let knee = if neg { kn } else { kp };
+            let span = if neg { sn } else { sp };
+            let inv = if neg { inn } else { ip };
+            let a = v.abs();
+            let y = a.min(knee) + span * tanh_pos_f32((a - knee).max(0.0) * inv);
+            *o = y.copysign(v);
+        }
+    }
 }
 
 /// Bias of the Tube colour curve: tanh(u + b) − tanh(b) is asymmetric, so its distortion is
@@ -155,6 +220,32 @@ impl Colour {
             tube,
             tube_norm: 1.0 / slope,
             tube_offset: t,
+        }
+    }
+
+    /// The colour of `drive`·x for a block of `x` in single precision: [`apply`](Self::apply)
+    /// with the choice of curve made once per block.
+    #[inline(always)]
+    pub fn apply_block(&self, drive: f64, x: &[f32], out: &mut [f32]) {
+        if self.scale == 0.0 {
+            let g = drive as f32;
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = v * g;
+            }
+            return;
+        }
+        let g = (drive * self.inv_scale) as f32;
+        if self.tube {
+            let a = (self.scale * self.tube_norm) as f32;
+            let (b, off) = (TUBE_BIAS as f32, self.tube_offset as f32);
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = a * (colour_curve_f32(v * g + b) - off);
+            }
+        } else {
+            let a = self.scale as f32;
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = a * colour_curve_f32(v * g);
+            }
         }
     }
 
@@ -277,6 +368,45 @@ mod tests {
         for i in -4000..=4000 {
             let x = i as f64 * 0.01;
             assert!((fast_tanh(x) - x.tanh()).abs() < 1e-15, "{x}");
+        }
+    }
+
+    #[test]
+    fn single_precision_curves_follow_the_double_ones() {
+        for i in 0..=16_000 {
+            // Compared at the single-precision argument, whose rounding is not the curve's.
+            let t = (-(i as f64) * 0.005) as f32 as f64;
+            let e = exp_neg_f32(t as f32) as f64;
+            assert!((e / t.exp() - 1.0).abs() < 4e-7, "exp {t}: {e}");
+        }
+        for i in 0..=10_000 {
+            let a = (i as f64 * 0.002) as f32 as f64;
+            let y = tanh_pos_f32(a as f32) as f64;
+            assert!((y - a.tanh()).abs() < 2e-7, "tanh {a}: {y}");
+        }
+        assert_eq!(exp_neg_f32(-1e30), exp_neg_f32(-80.0));
+        assert_eq!(tanh_pos_f32(0.0), 0.0);
+        assert_eq!(tanh_pos_f32(1e30), 1.0);
+        for shape in [ClipShape::Soft, ClipShape::Hard, ClipShape::Tube] {
+            let r = Rails::new(2.0, shape);
+            let x: Vec<f32> = (-4000..=4000).map(|i| i as f32 * 0.002).collect();
+            let mut y = vec![0.0; x.len()];
+            r.apply_block(&x, &mut y);
+            for (&v, &o) in x.iter().zip(&y) {
+                let want = r.apply(v as f64);
+                assert!((o as f64 - want).abs() < 1e-6 * 2.0, "{shape:?} {v}: {o} vs {want}");
+            }
+        }
+        let table = ColourTable::new();
+        for shape in [ClipShape::Soft, ClipShape::Tube] {
+            let c = Colour::new(5.0, 6.0, shape, &table);
+            let x: Vec<f32> = (-1000..=1000).map(|i| i as f32 * 0.01).collect();
+            let mut y = vec![0.0; x.len()];
+            c.apply_block(1.5, &x, &mut y);
+            for (&v, &o) in x.iter().zip(&y) {
+                let want = c.apply(1.5 * v as f64);
+                assert!((o as f64 - want).abs() < 2e-6 * (1.0 + want.abs()), "{v}: {o} vs {want}");
+            }
         }
     }
 

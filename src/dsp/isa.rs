@@ -1,0 +1,34 @@
+//! Which vector instructions the engine's inner loops are compiled for.
+//!
+//! The loops are written once, over plain slices, so that the compiler spreads them across
+//! vector registers. Built for any x86-64 they get SSE2 (four f32 lanes); the engine asks the
+//! processor once, when it is made, and runs the same code compiled with AVX2 and FMA (eight
+//! lanes, fused multiply-adds) where those exist. Elsewhere the portable build runs.
+
+/// An instruction set the engine can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// What every x86-64 processor has (and the only choice on other architectures).
+    Baseline,
+    /// AVX2 with fused multiply-add.
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma,
+}
+
+impl Isa {
+    /// The best this processor offers. Asks the processor: call it outside processing.
+    pub fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return Isa::Avx2Fma;
+            }
+        }
+        Isa::Baseline
+    }
+
+    /// True when products and sums are fused (the code then uses `mul_add`).
+    pub fn fma(self) -> bool {
+        self != Isa::Baseline
+    }
+}

@@ -12,7 +12,7 @@ use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
 use super::meters::Meters;
 use super::isa::Isa;
-use super::network::NetworkOutput;
+use super::network_block::BlockOutputs;
 use super::oversampling::{factor_for, Oversampler, MAX_BLOCK, MAX_INTERNAL_BLOCK};
 use super::path::{Path, PathCoeffs};
 use super::shapers::ColourTable;
@@ -68,6 +68,8 @@ pub struct Engine {
 type Frame = [f64; 2];
 /// A block of internal samples per channel, single precision.
 type Planar = [[f32; MAX_INTERNAL_BLOCK]; 2];
+/// A block of internal samples per channel, double precision.
+type Planar64 = [[f64; MAX_INTERNAL_BLOCK]; 2];
 
 impl Engine {
     /// An engine for `channels` (1 or 2) at `sample_rate`, with the noise seeded by `seed`.
@@ -87,7 +89,7 @@ impl Engine {
             internal_rate,
             channels,
             seed,
-            active: Path::new(&settings.clamped(), internal_rate, &table, seed),
+            active: Path::new(&settings.clamped(), internal_rate, factor, &table, seed),
             table,
             target: settings.clamped(),
             current: settings.clamped(),
@@ -164,7 +166,13 @@ impl Engine {
     pub fn reset(&mut self) {
         self.current = self.target;
         self.settled = true;
-        self.active = Path::new(&self.target, self.internal_rate, &self.table, self.seed);
+        self.active = Path::new(
+            &self.target,
+            self.internal_rate,
+            self.up.factor(),
+            &self.table,
+            self.seed,
+        );
         self.incoming = None;
         self.up.reset();
         self.down.reset();
@@ -212,13 +220,14 @@ impl Engine {
             self.dirty = true;
         }
         if self.dirty {
+            let factor = self.up.factor();
             self.active
-                .follow(&self.current, self.internal_rate, &self.table);
+                .follow(&self.current, self.internal_rate, factor, &self.table);
             if let Some((p, _)) = &mut self.incoming {
                 let switches = p.settings;
                 p.settings = self.current;
                 let _ = switches;
-                p.follow(&self.current, self.internal_rate, &self.table);
+                p.follow(&self.current, self.internal_rate, factor, &self.table);
             }
             self.ceiling_lin = db_to_gain(self.current.ceiling);
             self.dirty = !self.settled || self.incoming.is_some();
@@ -378,17 +387,22 @@ impl Engine {
     }
 }
 
-/// What one path produces over a block at the internal rate, stage by stage.
+/// What one path produces over a block at the internal rate, stage by stage, per channel.
 struct Stages {
-    /// Working room for the noise.
+    /// Working room for the noise, and the hum oscillator's wave.
     noise: [f32; MAX_INTERNAL_BLOCK],
-    /// The stage's demanded voltage and what the rails let through, V, per channel.
+    hum: [f64; MAX_INTERNAL_BLOCK],
+    /// The stage's demanded voltage and what the rails let through, V.
     demand: Planar,
     v_int: Planar,
-    net: [[NetworkOutput; 2]; MAX_INTERNAL_BLOCK],
+    /// The network's load voltage, stage current and load current.
+    net_v: Planar64,
+    i_out: Planar64,
+    i_load: Planar64,
+    limiting: [[bool; MAX_INTERNAL_BLOCK]; 2],
     /// Load voltage with the hum, V.
-    v_load: [Frame; MAX_INTERNAL_BLOCK],
-    overload: [[bool; 2]; MAX_INTERNAL_BLOCK],
+    v_load: Planar64,
+    overload: [[bool; MAX_INTERNAL_BLOCK]; 2],
 }
 
 /// Working memory of the engine, allocated once.
@@ -401,26 +415,33 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Box<Scratch> {
+        const Z32: Planar = [[0.0; MAX_INTERNAL_BLOCK]; 2];
+        const Z64: Planar64 = [[0.0; MAX_INTERNAL_BLOCK]; 2];
+        const NO: [[bool; MAX_INTERNAL_BLOCK]; 2] = [[false; MAX_INTERNAL_BLOCK]; 2];
         Box::new(Scratch {
-            up: [[0.0; MAX_INTERNAL_BLOCK]; 2],
-            out: [[0.0; MAX_INTERNAL_BLOCK]; 2],
-            out_b: [[0.0; MAX_INTERNAL_BLOCK]; 2],
+            up: Z32,
+            out: Z32,
+            out_b: Z32,
             stages: Stages {
                 noise: [0.0; MAX_INTERNAL_BLOCK],
-                demand: [[0.0; MAX_INTERNAL_BLOCK]; 2],
-                v_int: [[0.0; MAX_INTERNAL_BLOCK]; 2],
-                net: [[NetworkOutput::default(); 2]; MAX_INTERNAL_BLOCK],
-                v_load: [[0.0; 2]; MAX_INTERNAL_BLOCK],
-                overload: [[false; 2]; MAX_INTERNAL_BLOCK],
+                hum: [0.0; MAX_INTERNAL_BLOCK],
+                demand: Z32,
+                v_int: Z32,
+                net_v: Z64,
+                i_out: Z64,
+                i_load: Z64,
+                limiting: NO,
+                v_load: Z64,
+                overload: NO,
             },
         })
     }
 }
 
-/// Runs `path` over the first `len` internal samples of `up`, stage by stage: the stage's
-/// voltages (colour, DC, noise, rails) for each channel's block, then the network for both
-/// channels together (their serial solutions overlap), then hum, receiver and listen-mode
-/// scaling into `out`.
+/// Runs `path` over the first `len` internal samples of `up`, stage by stage and channel by
+/// channel: the stage's voltages (colour, DC, noise, rails), then the network one host sample
+/// of steps at a time — as one block while the current limit stays out of it, step by step
+/// with the limit otherwise — then hum, receiver and listen-mode scaling into `out`.
 #[inline(always)]
 fn run_path(
     path: &mut Path,
@@ -436,42 +457,57 @@ fn run_path(
         hum,
         ..
     } = path;
+    let f = k.block.steps();
+    if k.has_hum() {
+        hum.fill(&mut st.hum[..len]);
+    } else {
+        st.hum[..len].fill(0.0);
+    }
     for ch in 0..nch {
-        channels[ch].stage_block(
+        let c = &mut channels[ch];
+        c.stage_block(
             k,
             &up[ch][..len],
             &mut st.noise[..len],
             &mut st.demand[ch][..len],
             &mut st.v_int[ch][..len],
         );
-    }
-    if nch == 2 {
-        let [a, b] = channels;
-        for j in 0..len {
-            st.net[j] = [
-                a.net.step(&k.net, st.v_int[0][j] as f64),
-                b.net.step(&k.net, st.v_int[1][j] as f64),
-            ];
+        let mut block = BlockOutputs::default();
+        for j0 in (0..len).step_by(f) {
+            let mut u = [0.0; super::oversampling::MAX_FACTOR];
+            for (u, &v) in u[..f].iter_mut().zip(&st.v_int[ch][j0..j0 + f]) {
+                *u = v as f64;
+            }
+            let span = j0..j0 + f;
+            if k.block.run(&mut c.net, &u[..f], &mut block) {
+                st.net_v[ch][span.clone()].copy_from_slice(&block.v_load[..f]);
+                st.i_out[ch][span.clone()].copy_from_slice(&block.i_out[..f]);
+                st.i_load[ch][span.clone()].copy_from_slice(&block.i_load[..f]);
+                st.limiting[ch][span].fill(false);
+            } else {
+                for (m, &v) in u[..f].iter().enumerate() {
+                    let o = c.net.step(&k.net, v);
+                    st.net_v[ch][j0 + m] = o.v_load;
+                    st.i_out[ch][j0 + m] = o.i_out;
+                    st.i_load[ch][j0 + m] = o.i_load;
+                    st.limiting[ch][j0 + m] = o.limiting;
+                }
+            }
         }
-    } else {
-        for j in 0..len {
-            st.net[j][0] = channels[0].net.step(&k.net, st.v_int[0][j] as f64);
-        }
-    }
-    let has_hum = k.has_hum();
-    for j in 0..len {
-        let h = if has_hum { hum.next() } else { 0.0 };
-        for ch in 0..nch {
-            let (y, v_load, overload) = k.heard(st.net[j][ch].v_load, h);
-            out[ch][j] = y as f32;
-            st.v_load[j][ch] = v_load;
-            st.overload[j][ch] = overload;
-        }
+        k.heard_block(
+            &st.net_v[ch][..len],
+            &st.hum[..len],
+            &mut st.v_load[ch][..len],
+            &mut st.overload[ch][..len],
+            &mut out[ch][..len],
+        );
     }
 }
 
 /// Adds a block's stages to the meters; per host sample, the mean power of each channel and
-/// whether the rails, the current limit or the receiver were at work.
+/// whether the rails, the current limit or the receiver were at work. Each host sample's
+/// internal samples are summed on their own before joining the totals, so the totals do not
+/// depend on how the host cut its blocks.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn measure(
@@ -484,28 +520,45 @@ fn measure(
     p_sum: &mut [Frame; MAX_BLOCK],
     flags: &mut [(bool, bool, bool); MAX_BLOCK],
 ) {
-    for i in 0..n {
-        let (mut rail, mut limit, mut overload) = (false, false, false);
-        for j in i * f..(i + 1) * f {
-            for ch in 0..nch {
-                let net = &st.net[j][ch];
-                let v = st.v_load[j][ch];
-                m.sum_v[ch] += v;
-                m.sum_v2[ch] += v * v;
-                m.sum_i2[ch] += net.i_out * net.i_out;
-                let p = v * net.i_load;
-                m.sum_p[ch] += p;
-                p_sum[i][ch] += p;
-                m.peak_v = m.peak_v.max(v.abs());
-                m.peak_i = m.peak_i.max(net.i_out.abs());
-                let v_int = st.v_int[ch][j] as f64;
-                m.peak_v_int = m.peak_v_int.max(v_int.abs());
-                rail |= k.rail_clipping(st.demand[ch][j] as f64, v_int);
-                limit |= net.limiting;
-                overload |= st.overload[j][ch];
+    for fl in flags[..n].iter_mut() {
+        *fl = (false, false, false);
+    }
+    for ch in 0..nch {
+        for i in 0..n {
+            let span = i * f..(i + 1) * f;
+            let v = &st.v_load[ch][span.clone()];
+            let i_out = &st.i_out[ch][span.clone()];
+            let i_load = &st.i_load[ch][span.clone()];
+            let (mut sv, mut sv2, mut si2, mut sp) = (0.0, 0.0, 0.0, 0.0);
+            let (mut pv, mut pi) = (0.0f64, 0.0f64);
+            for j in 0..f {
+                sv += v[j];
+                sv2 += v[j] * v[j];
+                si2 += i_out[j] * i_out[j];
+                sp += v[j] * i_load[j];
+                pv = pv.max(v[j].abs());
+                pi = pi.max(i_out[j].abs());
             }
+            m.sum_v[ch] += sv;
+            m.sum_v2[ch] += sv2;
+            m.sum_i2[ch] += si2;
+            m.sum_p[ch] += sp;
+            p_sum[i][ch] = sp;
+            m.peak_v = m.peak_v.max(pv);
+            m.peak_i = m.peak_i.max(pi);
+            let mut pvi = 0.0f64;
+            let mut rail = false;
+            for j in span.clone() {
+                let (d, vi) = (st.demand[ch][j] as f64, st.v_int[ch][j] as f64);
+                pvi = pvi.max(vi.abs());
+                rail |= k.rail_clipping(d, vi);
+            }
+            m.peak_v_int = m.peak_v_int.max(pvi);
+            let limit = st.limiting[ch][span.clone()].iter().any(|&b| b);
+            let overload = st.overload[ch][span].iter().any(|&b| b);
+            let fl = &mut flags[i];
+            *fl = (fl.0 | rail, fl.1 | limit, fl.2 | overload);
         }
-        flags[i] = (rail, limit, overload);
     }
 }
 

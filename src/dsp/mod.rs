@@ -8,6 +8,7 @@ pub mod filters;
 pub mod isa;
 pub mod meters;
 pub mod network;
+pub mod network_block;
 pub mod noise;
 pub mod oversampling;
 pub mod path;

@@ -102,7 +102,15 @@ impl NetworkCoeffs {
     pub fn i_max(&self) -> f64 {
         self.i_max
     }
+
+    /// The current below which the limit passes the demand unchanged, A.
+    pub fn limit_knee(&self) -> f64 {
+        self.limit.knee_at()
+    }
 }
+
+/// How many histories a [`NetworkState`] carries.
+pub const HISTORIES: usize = 6;
 
 /// What one step of the network produced.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -129,6 +137,14 @@ pub struct NetworkState {
 }
 
 impl NetworkState {
+    /// The port's Thévenin voltage w = e_co + e_D, expanded over the histories:
+    /// w = e_co − Z_D·(j_cc + j_ci) + (Z_D/Z_b)·e_lc − (Z_res·Z_D/Z_b)·(j_lp + j_cp).
+    #[inline(always)]
+    fn port_voltage(&self, k: &NetworkCoeffs) -> f64 {
+        (self.e_co - k.z_d * (self.j_cc + self.j_ci))
+            + (k.ib_per_i * self.e_lc - k.vres_per_i * (self.j_lp + self.j_cp))
+    }
+
     /// One sample: drives the network with the stage's internal voltage `v_int`.
     ///
     /// The work splits in two: what follows from the histories alone, and what follows from
@@ -137,12 +153,30 @@ impl NetworkState {
     /// histories: the chain from one step to the next stays short.
     #[inline(always)]
     pub fn step(&mut self, k: &NetworkCoeffs, v_int: f64) -> NetworkOutput {
-        // The port's Thévenin voltage w = e_co + e_D, expanded over the histories:
-        // w = e_co − Z_D·(j_cc + j_ci) + (Z_D/Z_b)·e_lc − (Z_res·Z_D/Z_b)·(j_lp + j_cp).
-        let w = (self.e_co - k.z_d * (self.j_cc + self.j_ci))
-            + (k.ib_per_i * self.e_lc - k.vres_per_i * (self.j_lp + self.j_cp));
-        let i_free = (v_int - w) * k.inv_r_total;
+        let i_free = (v_int - self.port_voltage(k)) * k.inv_r_total;
         let i = k.limit.apply(i_free);
+        let (v_load, i_load) = self.advance(k, i);
+        // Limiting once the stage delivers 1 % less current than the circuit asks for.
+        NetworkOutput {
+            v_load,
+            i_out: i,
+            i_load,
+            limiting: i_free.abs() - i.abs() > 0.01 * i_free.abs(),
+        }
+    }
+
+    /// One sample without the current limit: (v_load, i_out, i_load).
+    #[inline(always)]
+    pub fn step_linear(&mut self, k: &NetworkCoeffs, v_int: f64) -> (f64, f64, f64) {
+        let i = (v_int - self.port_voltage(k)) * k.inv_r_total;
+        let (v_load, i_load) = self.advance(k, i);
+        (v_load, i, i_load)
+    }
+
+    /// Moves the histories on by one step with the stage delivering the current `i`:
+    /// (load voltage, current into the load).
+    #[inline(always)]
+    fn advance(&mut self, k: &NetworkCoeffs, i: f64) -> (f64, f64) {
         // From the histories: the load branch's Thévenin v = Z_b·i_b + E_b with
         // E_res = −Z_res·(J_Lp + J_Cp); the terminal node's v_D = Z_D·i + E_D.
         let e_res = -k.z_res * (self.j_lp + self.j_cp);
@@ -162,12 +196,27 @@ impl NetworkState {
         self.e_lc = -k.keep_lc * (2.0 * k.r_lc * i_b + self.e_lc);
         self.j_lp = 2.0 * k.g_lp * v_res + self.j_lp;
         self.j_cp = -(2.0 * k.g_cp * v_res + self.j_cp);
-        // Limiting once the stage delivers 1 % less current than the circuit asks for.
-        NetworkOutput {
-            v_load: v_d,
-            i_out: i,
-            i_load: i - i_cc,
-            limiting: i_free.abs() - i.abs() > 0.01 * i_free.abs(),
+        (v_d, i - i_cc)
+    }
+
+    /// The histories as one vector (the order of [`from_histories`](Self::from_histories)).
+    #[inline(always)]
+    pub fn histories(&self) -> [f64; HISTORIES] {
+        [
+            self.e_co, self.j_cc, self.j_ci, self.e_lc, self.j_lp, self.j_cp,
+        ]
+    }
+
+    #[inline(always)]
+    pub fn from_histories(h: [f64; HISTORIES]) -> Self {
+        let [e_co, j_cc, j_ci, e_lc, j_lp, j_cp] = h;
+        NetworkState {
+            e_co,
+            j_cc,
+            j_ci,
+            e_lc,
+            j_lp,
+            j_cp,
         }
     }
 

@@ -83,32 +83,71 @@ pub fn hum_fundamental_peak(v_rms: f64) -> f64 {
     v_rms * (2.0 / sum).sqrt()
 }
 
+/// Most samples [`HumOscillator::fill`] computes from one phasor.
+pub const HUM_STRIDE: usize = 16;
+
 /// A mains-locked oscillator: the fundamental by rotating a phasor, the harmonics from it
 /// by the multiple-angle formulas sin 2θ = 2 sin θ cos θ, sin 3θ = 3 sin θ − 4 sin³ θ.
+///
+/// Blocks are computed [`HUM_STRIDE`] samples at a time from one phasor turned by a table of
+/// rotations, so that the samples of a stride do not wait for each other; the phasor then
+/// turns by a whole stride.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HumOscillator {
     c: f64,
     s: f64,
-    rot_c: f64,
-    rot_s: f64,
+    /// cos and sin of m·ω for m = 0 … HUM_STRIDE − 1, and of HUM_STRIDE·ω.
+    rot_c: [f64; HUM_STRIDE],
+    rot_s: [f64; HUM_STRIDE],
+    stride_c: f64,
+    stride_s: f64,
+    /// Where the next sample falls in the current stride.
+    pos: usize,
+    freq: f64,
+    sample_rate: f64,
 }
 
 impl HumOscillator {
     pub fn new(freq: f64, sample_rate: f64) -> Self {
-        let w = TAU * freq / sample_rate;
-        HumOscillator {
+        let mut h = HumOscillator {
             c: 1.0,
             s: 0.0,
-            rot_c: w.cos(),
-            rot_s: w.sin(),
-        }
+            rot_c: [1.0; HUM_STRIDE],
+            rot_s: [0.0; HUM_STRIDE],
+            stride_c: 1.0,
+            stride_s: 0.0,
+            pos: 0,
+            freq: f64::NAN,
+            sample_rate,
+        };
+        h.retune(freq, sample_rate);
+        h
     }
 
     /// Changes the frequency, keeping the phase.
     pub fn retune(&mut self, freq: f64, sample_rate: f64) {
+        if freq == self.freq && sample_rate == self.sample_rate {
+            return;
+        }
+        // Start the new rotation from where the old one has got to.
+        let (c, s) = self.phasor_at(self.pos);
+        (self.c, self.s, self.pos) = (c, s, 0);
+        self.freq = freq;
+        self.sample_rate = sample_rate;
         let w = TAU * freq / sample_rate;
-        self.rot_c = w.cos();
-        self.rot_s = w.sin();
+        for m in 0..HUM_STRIDE {
+            self.rot_c[m] = (m as f64 * w).cos();
+            self.rot_s[m] = (m as f64 * w).sin();
+        }
+        self.stride_c = (HUM_STRIDE as f64 * w).cos();
+        self.stride_s = (HUM_STRIDE as f64 * w).sin();
+    }
+
+    fn phasor_at(&self, m: usize) -> (f64, f64) {
+        (
+            self.c * self.rot_c[m] - self.s * self.rot_s[m],
+            self.s * self.rot_c[m] + self.c * self.rot_s[m],
+        )
     }
 
     /// Pulls the phasor back to unit length (rounding drifts it slowly).
@@ -123,16 +162,45 @@ impl HumOscillator {
         }
     }
 
-    /// The next sample of Σ h_k sin(kθ) for the fundamental amplitude 1.
+    /// Σ h_k sin(kθ) for the fundamental amplitude 1 at phase sin θ = s, cos θ = c.
     #[inline(always)]
-    pub fn next(&mut self) -> f64 {
-        let (s, c) = (self.s, self.c);
-        let y = HUM_HARMONICS[0] * s
+    fn wave(s: f64, c: f64) -> f64 {
+        HUM_HARMONICS[0] * s
             + HUM_HARMONICS[1] * 2.0 * s * c
-            + HUM_HARMONICS[2] * (3.0 * s - 4.0 * s * s * s);
-        self.c = c * self.rot_c - s * self.rot_s;
-        self.s = s * self.rot_c + c * self.rot_s;
-        y
+            + HUM_HARMONICS[2] * (3.0 * s - 4.0 * s * s * s)
+    }
+
+    /// The next sample.
+    pub fn next(&mut self) -> f64 {
+        let mut y = [0.0];
+        self.fill(&mut y);
+        y[0]
+    }
+
+    /// The next `out.len()` samples.
+    #[inline(always)]
+    pub fn fill(&mut self, out: &mut [f64]) {
+        let mut done = 0;
+        while done < out.len() {
+            let n = (HUM_STRIDE - self.pos).min(out.len() - done);
+            let (c0, s0) = (self.c, self.s);
+            let (rc, rs) = (
+                &self.rot_c[self.pos..self.pos + n],
+                &self.rot_s[self.pos..self.pos + n],
+            );
+            for ((o, &rc), &rs) in out[done..done + n].iter_mut().zip(rc).zip(rs) {
+                let s = s0 * rc + c0 * rs;
+                let c = c0 * rc - s0 * rs;
+                *o = Self::wave(s, c);
+            }
+            self.pos += n;
+            done += n;
+            if self.pos == HUM_STRIDE {
+                self.c = c0 * self.stride_c - s0 * self.stride_s;
+                self.s = s0 * self.stride_c + c0 * self.stride_s;
+                self.pos = 0;
+            }
+        }
     }
 }
 
@@ -182,5 +250,19 @@ mod tests {
         let n = 48_000; // 50 whole periods
         let ms = (0..n).map(|_| (a * h.next()).powi(2)).sum::<f64>() / n as f64;
         assert!((ms.sqrt() - 1.0).abs() < 1e-6);
+        // Blocks of any length give the same wave as samples one by one, and the wave is
+        // the sum of its harmonics at the right phase.
+        let mut b = HumOscillator::new(50.0, 48_000.0);
+        let mut y = Vec::new();
+        for len in (1..40).cycle().take(200) {
+            let mut block = vec![0.0; len];
+            b.fill(&mut block);
+            y.extend(block);
+        }
+        for (i, v) in y.iter().enumerate() {
+            let th = TAU * 50.0 * i as f64 / 48_000.0;
+            let want: f64 = (1..=3).map(|k| HUM_HARMONICS[k - 1] * (k as f64 * th).sin()).sum();
+            assert!((v - want).abs() < 1e-9, "{i}: {v} vs {want}");
+        }
     }
 }

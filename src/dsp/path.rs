@@ -3,6 +3,7 @@
 //! two of them while a switch (load type, clip shape, mains, listen mode) crossfades.
 
 use super::network::{NetworkCoeffs, NetworkState};
+use super::network_block::NetworkBlock;
 use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
 use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
 use crate::model::acoustics::spl_at_one_volt;
@@ -28,6 +29,8 @@ pub struct PathCoeffs {
     noise_sigma: f64,
     rails: Rails,
     pub net: NetworkCoeffs,
+    /// One host sample of network steps at once, while the current limit stays out of it.
+    pub block: NetworkBlock,
     /// Peak of the hum's fundamental at the load, V (after balanced rejection).
     hum_peak: f64,
     /// 1 for receivers (line input, active speaker), 0 for transducers.
@@ -45,7 +48,15 @@ impl PathCoeffs {
         self.hum_peak > 0.0
     }
 
-    pub fn new(s: &Settings, internal_rate: f64, table: &ColourTable) -> Self {
+    /// The coefficients for `s` at `internal_rate`, `factor` internal samples per host sample.
+    /// The network's block map is taken from `previous` when its network is the same.
+    pub fn new(
+        s: &Settings,
+        internal_rate: f64,
+        factor: usize,
+        table: &ColourTable,
+        previous: Option<&PathCoeffs>,
+    ) -> Self {
         let v_fs = full_scale_peak_volts(s.ref_level);
         let drive = v_fs * db_to_gain(s.gain);
         let net = Network::from_settings(s);
@@ -76,13 +87,19 @@ impl PathCoeffs {
                 None => electrical,
             },
         };
+        let net_k = NetworkCoeffs::new(&net, s.i_max * 1e-3, internal_rate);
+        let block = match previous {
+            Some(p) if p.net == net_k && p.block.steps() == factor => p.block,
+            _ => NetworkBlock::new(&net_k, factor),
+        };
         PathCoeffs {
             drive,
             colour: Colour::new(s.color, s.v_clip, s.clip_shape, table),
             dc: s.dc_offset * 1e-3,
             noise_sigma,
             rails: Rails::new(s.v_clip, s.clip_shape),
-            net: NetworkCoeffs::new(&net, s.i_max * 1e-3, internal_rate),
+            net: net_k,
+            block,
             hum_peak,
             receiver_on: s.load.is_receiver(),
             receiver: KneeLimiter::new(receiver_peak, RECEIVER_KNEE),
@@ -143,6 +160,35 @@ impl PathCoeffs {
         self.rails.clipping(v, v_int)
     }
 
+    /// [`heard`](Self::heard) over one channel's block: the network's load voltages `net_v`
+    /// with the hum oscillator's `hum` give the load voltages with hum (`v_load`), whether the
+    /// receiver is overloaded, and the output before the ceiling (`out`).
+    #[inline(always)]
+    pub fn heard_block(
+        &self,
+        net_v: &[f64],
+        hum: &[f64],
+        v_load: &mut [f64],
+        overload: &mut [bool],
+        out: &mut [f32],
+    ) {
+        let (hum_peak, scale) = (self.hum_peak, self.out_scale);
+        for ((v, &n), &h) in v_load.iter_mut().zip(net_v).zip(hum) {
+            *v = n + hum_peak * h;
+        }
+        if self.receiver_on {
+            for ((o, ov), &v) in out.iter_mut().zip(overload.iter_mut()).zip(v_load.iter()) {
+                *o = (self.receiver.apply(v) * scale) as f32;
+                *ov = v.abs() > self.receiver_peak;
+            }
+        } else {
+            for (o, &v) in out.iter_mut().zip(v_load.iter()) {
+                *o = (v * scale) as f32;
+            }
+            overload.fill(false);
+        }
+    }
+
     /// What the plugin outputs for the network's load voltage `v_load` with the hum oscillator
     /// at `hum`: (output before the ceiling, load voltage with the hum, receiver overloaded).
     #[inline(always)]
@@ -171,10 +217,16 @@ pub struct Path {
 }
 
 impl Path {
-    pub fn new(s: &Settings, internal_rate: f64, table: &ColourTable, seed: u64) -> Self {
+    pub fn new(
+        s: &Settings,
+        internal_rate: f64,
+        factor: usize,
+        table: &ColourTable,
+        seed: u64,
+    ) -> Self {
         Path {
             settings: *s,
-            coeffs: PathCoeffs::new(s, internal_rate, table),
+            coeffs: PathCoeffs::new(s, internal_rate, factor, table, None),
             channels: [
                 ChannelPath::new(seed),
                 ChannelPath::new(seed ^ 0x5EED_0F_C4A2),
@@ -195,7 +247,7 @@ impl Path {
     }
 
     /// Takes `s`'s continuous values, keeping this path's switch positions.
-    pub fn follow(&mut self, s: &Settings, internal_rate: f64, table: &ColourTable) {
+    pub fn follow(&mut self, s: &Settings, internal_rate: f64, factor: usize, table: &ColourTable) {
         let mut mine = *s;
         let p = &self.settings;
         (
@@ -214,7 +266,7 @@ impl Path {
             p.balanced,
         );
         self.settings = mine;
-        self.coeffs = PathCoeffs::new(&mine, internal_rate, table);
+        self.coeffs = PathCoeffs::new(&mine, internal_rate, factor, table, Some(&self.coeffs));
         self.hum.retune(mine.mains.hz(), internal_rate);
         self.hum.renormalise();
         for c in &mut self.channels {

@@ -27,6 +27,11 @@ impl KneeLimiter {
         }
     }
 
+    /// Where the bend starts: below this magnitude the curve is the straight line.
+    pub fn knee_at(&self) -> f64 {
+        self.knee_at
+    }
+
     /// The largest magnitude the curve approaches.
     pub fn limit(&self) -> f64 {
         self.knee_at + self.span

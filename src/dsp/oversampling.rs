@@ -82,13 +82,32 @@ const LANES: usize = 8;
 
 /// The symmetric FIR over every window of 2k samples in `buf`: out[i] = Σ h_j·(buf[i+k−1−j]
 /// + buf[i+k+j]), taps in order, so each output is summed the same way whatever the block.
-/// Outputs go [`LANES`] at a time, their sums held in registers across all the taps.
+/// Outputs go [`LANES`] at a time (two such groups together where there are enough, so that
+/// two chains of multiply-adds overlap), their sums held in registers across all the taps.
 #[inline(always)]
 fn fir_block<const FMA: bool>(taps: &[f32], buf: &[f32], out: &mut [f32]) {
     let k = taps.len();
     let n = out.len();
+    let mut i0 = 0;
+    // Two groups at a time: two independent chains of multiply-adds.
+    while i0 + 2 * LANES <= n {
+        let mut acc = [0.0f32; 2 * LANES];
+        for (j, &h) in taps.iter().enumerate() {
+            let a: &[f32; 2 * LANES] = buf[i0 + k - 1 - j..i0 + k - 1 - j + 2 * LANES]
+                .try_into()
+                .expect("2 LANES");
+            let b: &[f32; 2 * LANES] = buf[i0 + k + j..i0 + k + j + 2 * LANES]
+                .try_into()
+                .expect("2 LANES");
+            for l in 0..2 * LANES {
+                acc[l] = mac::<FMA>(h, a[l] + b[l], acc[l]);
+            }
+        }
+        out[i0..i0 + 2 * LANES].copy_from_slice(&acc);
+        i0 += 2 * LANES;
+    }
     let whole = n - n % LANES;
-    for i0 in (0..whole).step_by(LANES) {
+    for i0 in (i0..whole).step_by(LANES) {
         let mut acc = [0.0f32; LANES];
         for (j, &h) in taps.iter().enumerate() {
             let a: &[f32; LANES] = buf[i0 + k - 1 - j..i0 + k - 1 - j + LANES]

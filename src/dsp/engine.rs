@@ -523,6 +523,9 @@ fn measure(
     for fl in flags[..n].iter_mut() {
         *fl = (false, false, false);
     }
+    // Maxima as plain comparisons (NaN never reaches here), so that they run in vector
+    // registers like the sums.
+    let max = |m: f64, x: f64| if x > m { x } else { m };
     for ch in 0..nch {
         for i in 0..n {
             let span = i * f..(i + 1) * f;
@@ -536,26 +539,26 @@ fn measure(
                 sv2 += v[j] * v[j];
                 si2 += i_out[j] * i_out[j];
                 sp += v[j] * i_load[j];
-                pv = pv.max(v[j].abs());
-                pi = pi.max(i_out[j].abs());
+                pv = max(pv, v[j].abs());
+                pi = max(pi, i_out[j].abs());
             }
             m.sum_v[ch] += sv;
             m.sum_v2[ch] += sv2;
             m.sum_i2[ch] += si2;
             m.sum_p[ch] += sp;
             p_sum[i][ch] = sp;
-            m.peak_v = m.peak_v.max(pv);
-            m.peak_i = m.peak_i.max(pi);
-            let mut pvi = 0.0f64;
+            m.peak_v = max(m.peak_v, pv);
+            m.peak_i = max(m.peak_i, pi);
+            let mut pvi = 0.0f32;
             let mut rail = false;
-            for j in span.clone() {
-                let (d, vi) = (st.demand[ch][j] as f64, st.v_int[ch][j] as f64);
-                pvi = pvi.max(vi.abs());
+            for (&d, &vi) in st.demand[ch][span.clone()].iter().zip(&st.v_int[ch][span.clone()]) {
+                let a = vi.abs();
+                pvi = if a > pvi { a } else { pvi };
                 rail |= k.rail_clipping(d, vi);
             }
-            m.peak_v_int = m.peak_v_int.max(pvi);
-            let limit = st.limiting[ch][span.clone()].iter().any(|&b| b);
-            let overload = st.overload[ch][span].iter().any(|&b| b);
+            m.peak_v_int = max(m.peak_v_int, pvi as f64);
+            let limit = st.limiting[ch][span.clone()].iter().fold(false, |a, &b| a | b);
+            let overload = st.overload[ch][span].iter().fold(false, |a, &b| a | b);
             let fl = &mut flags[i];
             *fl = (fl.0 | rail, fl.1 | limit, fl.2 | overload);
         }

@@ -156,7 +156,7 @@ impl ChannelPath {
 impl PathCoeffs {
     /// True when the rails take more than 1 % of the demand `v` (`v_int` is what is left).
     #[inline(always)]
-    pub fn rail_clipping(&self, v: f64, v_int: f64) -> bool {
+    pub fn rail_clipping(&self, v: f32, v_int: f32) -> bool {
         self.rails.clipping(v, v_int)
     }
 

@@ -139,7 +139,7 @@ impl Rails {
     /// True when the rails take away more than 1 % of the demanded voltage `v` (`out` is
     /// what they let through).
     #[inline(always)]
-    pub fn clipping(&self, v: f64, out: f64) -> bool {
+    pub fn clipping(&self, v: f32, out: f32) -> bool {
         v.abs() - out.abs() > 0.01 * v.abs()
     }
 

@@ -10,9 +10,9 @@
 
 use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
-use super::meters::Meters;
 use super::isa::Isa;
-use super::network_block::BlockOutputs;
+use super::meters::Meters;
+use super::network_block::BlockSlices;
 use super::oversampling::{factor_for, Oversampler, MAX_BLOCK, MAX_INTERNAL_BLOCK};
 use super::path::{Path, PathCoeffs};
 use super::shapers::ColourTable;
@@ -472,17 +472,18 @@ fn run_path(
             &mut st.demand[ch][..len],
             &mut st.v_int[ch][..len],
         );
-        let mut block = BlockOutputs::default();
         for j0 in (0..len).step_by(f) {
             let mut u = [0.0; super::oversampling::MAX_FACTOR];
             for (u, &v) in u[..f].iter_mut().zip(&st.v_int[ch][j0..j0 + f]) {
                 *u = v as f64;
             }
             let span = j0..j0 + f;
-            if k.block.run(&mut c.net, &u[..f], &mut block) {
-                st.net_v[ch][span.clone()].copy_from_slice(&block.v_load[..f]);
-                st.i_out[ch][span.clone()].copy_from_slice(&block.i_out[..f]);
-                st.i_load[ch][span.clone()].copy_from_slice(&block.i_load[..f]);
+            let out = BlockSlices {
+                v_load: &mut st.net_v[ch][span.clone()],
+                i_out: &mut st.i_out[ch][span.clone()],
+                i_load: &mut st.i_load[ch][span.clone()],
+            };
+            if k.block.run(&mut c.net, &u[..f], out) {
                 st.limiting[ch][span].fill(false);
             } else {
                 for (m, &v) in u[..f].iter().enumerate() {
@@ -551,13 +552,18 @@ fn measure(
             m.peak_i = max(m.peak_i, pi);
             let mut pvi = 0.0f32;
             let mut rail = false;
-            for (&d, &vi) in st.demand[ch][span.clone()].iter().zip(&st.v_int[ch][span.clone()]) {
+            for (&d, &vi) in st.demand[ch][span.clone()]
+                .iter()
+                .zip(&st.v_int[ch][span.clone()])
+            {
                 let a = vi.abs();
                 pvi = if a > pvi { a } else { pvi };
                 rail |= k.rail_clipping(d, vi);
             }
             m.peak_v_int = max(m.peak_v_int, pvi as f64);
-            let limit = st.limiting[ch][span.clone()].iter().fold(false, |a, &b| a | b);
+            let limit = st.limiting[ch][span.clone()]
+                .iter()
+                .fold(false, |a, &b| a | b);
             let overload = st.overload[ch][span].iter().fold(false, |a, &b| a | b);
             let fl = &mut flags[i];
             *fl = (fl.0 | rail, fl.1 | limit, fl.2 | overload);

@@ -19,7 +19,7 @@ use super::oversampling::MAX_FACTOR;
 /// Columns of the block: the starting histories, then the inputs.
 const COLUMNS: usize = HISTORIES + MAX_FACTOR;
 
-/// The outputs of one block of steps, one array per quantity.
+/// The outputs of one block of steps, one array per quantity (a column of the map).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BlockOutputs {
     pub v_load: [f64; MAX_FACTOR],
@@ -84,11 +84,12 @@ impl NetworkBlock {
         self.steps
     }
 
-    /// Runs one block from `state` with the inputs `u` (`steps` of them). Returns false, and
-    /// leaves `state` and `out` as they were, when an unlimited current would reach the
-    /// limit's knee: those steps need the limit.
+    /// Runs one block from `state` with the inputs `u` (`steps` of them) into `out` (each
+    /// array's first `steps` entries). Returns false, leaving `state` as it was (and `out`
+    /// to be overwritten), when an unlimited current would reach the limit's knee: those steps
+    /// need the limit.
     #[inline(always)]
-    pub fn run(&self, state: &mut NetworkState, u: &[f64], out: &mut BlockOutputs) -> bool {
+    pub fn run(&self, state: &mut NetworkState, u: &[f64], out: BlockSlices<'_>) -> bool {
         match self.steps {
             8 => self.run_steps::<8>(state, u, out),
             4 => self.run_steps::<4>(state, u, out),
@@ -103,14 +104,19 @@ impl NetworkBlock {
         &self,
         state: &mut NetworkState,
         u: &[f64],
-        out: &mut BlockOutputs,
+        out: BlockSlices<'_>,
     ) -> bool {
         let h = state.histories();
         let u: &[f64; F] = u[..F].try_into().expect("one value per step");
-        // The currents first: they decide whether the block may stand.
+        // Sums in local arrays (registers), stored once at the end.
         let mut i_out = [0.0; F];
+        // The currents first: they decide whether the block may stand.
         for c in 0..HISTORIES + F {
-            let zc = if c < HISTORIES { h[c] } else { u[c - HISTORIES] };
+            let zc = if c < HISTORIES {
+                h[c]
+            } else {
+                u[c - HISTORIES]
+            };
             let col = &self.outputs[c].i_out;
             for m in 0..F {
                 i_out[m] += col[m] * zc;
@@ -123,7 +129,11 @@ impl NetworkBlock {
         let mut i_load = [0.0; F];
         let mut next = [0.0; HISTORIES];
         for c in 0..HISTORIES + F {
-            let zc = if c < HISTORIES { h[c] } else { u[c - HISTORIES] };
+            let zc = if c < HISTORIES {
+                h[c]
+            } else {
+                u[c - HISTORIES]
+            };
             let o = &self.outputs[c];
             for m in 0..F {
                 v_load[m] += o.v_load[m] * zc;
@@ -133,12 +143,24 @@ impl NetworkBlock {
                 *n += col * zc;
             }
         }
-        out.v_load[..F].copy_from_slice(&v_load);
-        out.i_out[..F].copy_from_slice(&i_out);
-        out.i_load[..F].copy_from_slice(&i_load);
+        let store = |dst: &mut [f64], src: [f64; F]| {
+            let dst: &mut [f64; F] = (&mut dst[..F]).try_into().expect("F");
+            *dst = src;
+        };
+        store(out.v_load, v_load);
+        store(out.i_out, i_out);
+        store(out.i_load, i_load);
         *state = NetworkState::from_histories(next);
         true
     }
+}
+
+/// Where [`NetworkBlock::run`] writes a block's load voltages, stage currents and load
+/// currents.
+pub struct BlockSlices<'a> {
+    pub v_load: &'a mut [f64],
+    pub i_out: &'a mut [f64],
+    pub i_load: &'a mut [f64],
 }
 
 #[cfg(test)]
@@ -167,12 +189,19 @@ mod tests {
         let mut block = NetworkState::default();
         let mut out = BlockOutputs::default();
         let (mut blocks, mut yielded) = (0, 0);
+        fn slices(o: &mut BlockOutputs) -> BlockSlices<'_> {
+            BlockSlices {
+                v_load: &mut o.v_load,
+                i_out: &mut o.i_out,
+                i_load: &mut o.i_load,
+            }
+        }
         for n in 0..20_000 {
             let u: Vec<f64> = (0..8)
                 .map(|m| 10.0 * (0.0021 * (8 * n + m) as f64).sin())
                 .collect();
             let want: Vec<_> = u.iter().map(|&v| serial.step(&k, v)).collect();
-            if b.run(&mut block, &u, &mut out) {
+            if b.run(&mut block, &u, slices(&mut out)) {
                 blocks += 1;
                 for m in 0..8 {
                     let w = want[m];
@@ -182,7 +211,10 @@ mod tests {
                         (out.i_out[m], w.i_out),
                         (out.i_load[m], w.i_load),
                     ] {
-                        assert!((got - want).abs() < 1e-9 * (1.0 + want.abs()), "{got} {want}");
+                        assert!(
+                            (got - want).abs() < 1e-9 * (1.0 + want.abs()),
+                            "{got} {want}"
+                        );
                     }
                 }
             } else {

@@ -261,7 +261,9 @@ mod tests {
         }
         for (i, v) in y.iter().enumerate() {
             let th = TAU * 50.0 * i as f64 / 48_000.0;
-            let want: f64 = (1..=3).map(|k| HUM_HARMONICS[k - 1] * (k as f64 * th).sin()).sum();
+            let want: f64 = (1..=3)
+                .map(|k| HUM_HARMONICS[k - 1] * (k as f64 * th).sin())
+                .sum();
             assert!((v - want).abs() < 1e-9, "{i}: {v} vs {want}");
         }
     }

@@ -399,7 +399,10 @@ mod tests {
             r.apply_block(&x, &mut y);
             for (&v, &o) in x.iter().zip(&y) {
                 let want = r.apply(v as f64);
-                assert!((o as f64 - want).abs() < 1e-6 * 2.0, "{shape:?} {v}: {o} vs {want}");
+                assert!(
+                    (o as f64 - want).abs() < 1e-6 * 2.0,
+                    "{shape:?} {v}: {o} vs {want}"
+                );
             }
         }
         let table = ColourTable::new();
@@ -410,7 +413,10 @@ mod tests {
             c.apply_block(1.5, &x, &mut y);
             for (&v, &o) in x.iter().zip(&y) {
                 let want = c.apply(1.5 * v as f64);
-                assert!((o as f64 - want).abs() < 2e-6 * (1.0 + want.abs()), "{v}: {o} vs {want}");
+                assert!(
+                    (o as f64 - want).abs() < 2e-6 * (1.0 + want.abs()),
+                    "{v}: {o} vs {want}"
+                );
             }
         }
     }

@@ -574,3 +574,54 @@ fn measure(
 /// The ceiling's gain below which it counts as engaged: 10^(−0.05/20).
 const ENGAGED_GAIN: f64 = 0.994_260_074_328_271_6;
 const _: () = assert!(ENGAGED_DB == 0.05);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClipShape, LoadKind};
+
+    /// The portable build and the AVX2 build render the same connection to within f32
+    /// rounding (they differ only in fused multiply-adds): both are tested wherever the
+    /// processor has AVX2, whichever the engine would pick.
+    #[test]
+    fn both_instruction_sets_render_the_same() {
+        let mut s = Settings::default();
+        s.load = LoadKind::PassiveSpeaker;
+        s.z_load = 6.0;
+        s.z_peak = 45.0;
+        // The rails hold 6 V; into about 10 Ω that is 0.4 A, past this limit's 0.28 A knee.
+        s.i_max = 400.0;
+        s.clip_shape = ClipShape::Tube;
+        s.color = 3.0;
+        s.gain = 6.0;
+        s.noise = -80.0;
+        s.hum = -50.0;
+        let n = 48_000;
+        let x: Vec<f32> = (0..n)
+            .map(|i| 0.7 * (std::f32::consts::TAU * 220.0 * i as f32 / 48_000.0).sin())
+            .collect();
+        let render = |isa: Isa| {
+            let mut e = Engine::new(48_000.0, 2, 1, &s);
+            e.set_isa(isa);
+            let (mut l, mut r) = (x.clone(), x.clone());
+            for (a, b) in l.chunks_mut(100).zip(r.chunks_mut(100)) {
+                e.process(&mut [a, b]);
+            }
+            (l, e.take_meters())
+        };
+        let (base, m) = render(Isa::Baseline);
+        assert!(m.current_limits > 0 && m.rail_clips > 0, "{m:?}");
+        assert!(base.iter().all(|v| v.is_finite()));
+        let best = Isa::detect();
+        if best == Isa::Baseline {
+            return;
+        }
+        let (fast, _) = render(best);
+        let worst = base
+            .iter()
+            .zip(&fast)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "{worst}");
+    }
+}

@@ -8,7 +8,7 @@ use std::f64::consts::TAU;
 /// Each sample is a hash of its own index (a counter) under the seed's key, rather than the
 /// next state of a recursive generator: no sample waits for the one before, so a block of
 /// noise is computed in vector registers. Two 32-bit hashes per sample give the four 16-bit
-/// uniforms.
+/// uniforms. The 32-bit counter repeats the stream after 2³² samples (3.1 hours at 384 kHz).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NoiseSource {
     key: u32,

@@ -126,11 +126,6 @@ impl Engine {
         self.channels
     }
 
-    /// The vector instructions the engine runs with.
-    pub fn isa(&self) -> Isa {
-        self.isa
-    }
-
     /// Runs the same processing compiled for `isa` (which this processor must have): for
     /// comparing the builds in tests and benchmarks.
     pub fn set_isa(&mut self, isa: Isa) {
@@ -224,9 +219,7 @@ impl Engine {
             self.active
                 .follow(&self.current, self.internal_rate, factor, &self.table);
             if let Some((p, _)) = &mut self.incoming {
-                let switches = p.settings;
                 p.settings = self.current;
-                let _ = switches;
                 p.follow(&self.current, self.internal_rate, factor, &self.table);
             }
             self.ceiling_lin = db_to_gain(self.current.ceiling);

@@ -26,9 +26,4 @@ impl Isa {
         }
         Isa::Baseline
     }
-
-    /// True when products and sums are fused (the code then uses `mul_add`).
-    pub fn fma(self) -> bool {
-        self != Isa::Baseline
-    }
 }

@@ -160,9 +160,10 @@ impl PathCoeffs {
         self.rails.clipping(v, v_int)
     }
 
-    /// [`heard`](Self::heard) over one channel's block: the network's load voltages `net_v`
+    /// What the plugin outputs for one channel's block: the network's load voltages `net_v`
     /// with the hum oscillator's `hum` give the load voltages with hum (`v_load`), whether the
-    /// receiver is overloaded, and the output before the ceiling (`out`).
+    /// receiver is overloaded (beyond its rated peak), and the output before the ceiling
+    /// (`out`: the receiver's clip, then the listen mode's scale).
     #[inline(always)]
     pub fn heard_block(
         &self,
@@ -187,22 +188,6 @@ impl PathCoeffs {
             }
             overload.fill(false);
         }
-    }
-
-    /// What the plugin outputs for the network's load voltage `v_load` with the hum oscillator
-    /// at `hum`: (output before the ceiling, load voltage with the hum, receiver overloaded).
-    #[inline(always)]
-    pub fn heard(&self, v_load: f64, hum: f64) -> (f64, f64, bool) {
-        let v_load = v_load + self.hum_peak * hum;
-        let (heard, overload) = if self.receiver_on {
-            (
-                self.receiver.apply(v_load),
-                v_load.abs() > self.receiver_peak,
-            )
-        } else {
-            (v_load, false)
-        };
-        (heard * self.out_scale, v_load, overload)
     }
 }
 

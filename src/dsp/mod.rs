@@ -3,8 +3,10 @@
 //! Everything is allocation-free after construction.
 
 pub mod ceiling;
+pub mod coarse_network;
 pub mod engine;
 pub mod filters;
+pub mod fractional_delay;
 pub mod isa;
 pub mod meters;
 pub mod network;

@@ -84,6 +84,17 @@ impl NetworkBlock {
         self.steps
     }
 
+    /// The histories after the block when column `c` (a starting history, then an input,
+    /// counted from 0) is one and the rest zero.
+    pub fn next_of(&self, c: usize) -> &[f64; HISTORIES] {
+        &self.next[c]
+    }
+
+    /// The outputs of every step when column `c` is one and the rest zero.
+    pub fn outputs_of(&self, c: usize) -> &BlockOutputs {
+        &self.outputs[c]
+    }
+
     /// Runs one block from `state` with the inputs `u` (`steps` of them) into `out` (each
     /// array's first `steps` entries). Returns false, leaving `state` as it was (and `out`
     /// to be overwritten), when an unlimited current would reach the limit's knee: those steps

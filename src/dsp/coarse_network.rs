@@ -138,6 +138,83 @@ impl CoarseNetwork {
     }
 }
 
+/// Inputs a [`CoarsePair`] reads: the two periods' windows overlap in all but one.
+pub const PAIR_INPUTS: usize = TAPS + 1;
+
+/// Two coarse periods at once (one host sample at twice the host rate) as one linear map, so
+/// that the histories move once per host sample and no period waits for the one before. Found
+/// by running [`CoarseNetwork::step`] from each unit history and each unit input
+/// (superposition), so it is the coarse network exactly, to rounding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoarsePair {
+    /// For each column (histories, then inputs newest first): the histories after both periods.
+    next: [[f64; HISTORIES]; HISTORIES + PAIR_INPUTS],
+    /// For each column: the outputs of the first and second period, by quantity
+    /// (v_load, i_out, i_load).
+    outputs: [[[f64; 2]; 3]; HISTORIES + PAIR_INPUTS],
+}
+
+impl CoarsePair {
+    pub fn new(net: &CoarseNetwork) -> Self {
+        let mut next = [[0.0; HISTORIES]; HISTORIES + PAIR_INPUTS];
+        let mut outputs = [[[0.0; 2]; 3]; HISTORIES + PAIR_INPUTS];
+        for c in 0..HISTORIES + PAIR_INPUTS {
+            let mut h = [0.0; HISTORIES];
+            let mut u = [0.0; PAIR_INPUTS];
+            if c < HISTORIES {
+                h[c] = 1.0;
+            } else {
+                u[c - HISTORIES] = 1.0;
+            }
+            let mut st = NetworkState::from_histories(h);
+            let (first, second) = Self::windows(&u);
+            for (p, w) in [first, second].iter().enumerate() {
+                let o = net.step(&mut st, w);
+                outputs[c][0][p] = o.v_load;
+                outputs[c][1][p] = o.i_out;
+                outputs[c][2][p] = o.i_load;
+            }
+            next[c] = st.histories();
+        }
+        CoarsePair { next, outputs }
+    }
+
+    /// The two periods' windows within the pair's inputs (newest first): the second period
+    /// reads the newest [`TAPS`], the first the oldest.
+    fn windows(u: &[f64; PAIR_INPUTS]) -> ([f64; TAPS], [f64; TAPS]) {
+        let mut first = [0.0; TAPS];
+        let mut second = [0.0; TAPS];
+        first.copy_from_slice(&u[1..]);
+        second.copy_from_slice(&u[..TAPS]);
+        (first, second)
+    }
+
+    /// Both periods from `state` with the inputs `u` (newest first: u[0] is the second
+    /// period's newest input). Returns each output for the two periods.
+    #[inline(always)]
+    pub fn run(&self, state: &mut NetworkState, u: &[f64; PAIR_INPUTS]) -> [[f64; 2]; 3] {
+        let h = state.histories();
+        let mut y = [[0.0; 2]; 3];
+        let mut next = [0.0; HISTORIES];
+        for c in 0..HISTORIES + PAIR_INPUTS {
+            let z = if c < HISTORIES {
+                h[c]
+            } else {
+                u[c - HISTORIES]
+            };
+            for (yq, oq) in y.iter_mut().zip(&self.outputs[c]) {
+                yq[0] += oq[0] * z;
+                yq[1] += oq[1] * z;
+            }
+            for (n, &col) in next.iter_mut().zip(&self.next[c]) {
+                *n += col * z;
+            }
+        }
+        *state = NetworkState::from_histories(next);
+        y
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +376,45 @@ mod tests {
                     "{:?} {f} Hz: {got} vs {want}",
                     s.load
                 );
+            }
+        }
+    }
+
+    /// Two periods as one map agree with the periods one by one.
+    #[test]
+    fn pair_is_two_periods() {
+        let s = speaker();
+        let k = NetworkCoeffs::new(&Network::from_settings(&s), 1e3, 384_000.0);
+        let cn = CoarseNetwork::new(&k, 4, TAU * 20_000.0 / 96_000.0);
+        let pair = CoarsePair::new(&cn);
+        let mut serial = NetworkState::default();
+        let mut paired = NetworkState::default();
+        let u = |i: usize| signal(i as f64 / 96_000.0) + 0.3 * ((i * 7919) % 13) as f64 / 13.0;
+        for n in 0..5_000 {
+            // The pair covers coarse instants 2n and 2n + 1.
+            let mut inputs = [0.0; PAIR_INPUTS];
+            for (j, v) in inputs.iter_mut().enumerate() {
+                *v = u(2 * n + 1 + LOOKAHEAD - j + 16);
+            }
+            let got = pair.run(&mut paired, &inputs);
+            for p in 0..2 {
+                let mut w = [0.0; TAPS];
+                for (j, v) in w.iter_mut().enumerate() {
+                    *v = u(2 * n + p + LOOKAHEAD - j + 16);
+                }
+                let want = cn.step(&mut serial, &w);
+                for (q, want) in [want.v_load, want.i_out, want.i_load]
+                    .into_iter()
+                    .enumerate()
+                {
+                    assert!(
+                        (got[q][p] - want).abs() < 1e-9 * (1.0 + want.abs()),
+                        "{n} {p} {q}"
+                    );
+                }
+            }
+            for (a, b) in paired.histories().iter().zip(serial.histories()) {
+                assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()));
             }
         }
     }

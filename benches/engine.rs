@@ -53,6 +53,10 @@ fn main() {
         parts();
         return;
     }
+    if std::env::args().any(|a| a == "levels") {
+        levels();
+        return;
+    }
     if std::env::args().any(|a| a == "once") {
         once();
         return;
@@ -105,6 +109,41 @@ pub fn once() {
         100.0 * m.rail_clips as f64 / m.host_samples as f64,
         100.0 * m.current_limits as f64 / m.host_samples as f64
     );
+}
+
+/// The heaviest scenario at 48 kHz with the noise at several levels: how the cost follows the
+/// share of time the full path runs (near the knees) and the fast path (the rest).
+pub fn levels() {
+    let fs = 48_000.0;
+    println!("{:>10} {:>10} {:>12} {:>12}", "peak dBFS", "ns/frame", "rails %", "limit %");
+    for db in [-3.0f32, -9.0, -15.0, -21.0, -30.0] {
+        let g = 10f32.powf(db / 20.0) / 0.7;
+        let n = 480_000;
+        let mut l: Vec<f32> = noise(n, 1).iter().map(|v| v * g).collect();
+        let mut r: Vec<f32> = noise(n, 2).iter().map(|v| v * g).collect();
+        let mut e = Engine::new(fs, 2, 1, &heaviest());
+        e.process(&mut [&mut l[..4096], &mut r[..4096]]);
+        e.take_meters();
+        let mut best = f64::INFINITY;
+        let mut m = None;
+        for _ in 0..3 {
+            let (mut l, mut r) = (l.clone(), r.clone());
+            let t = Instant::now();
+            for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+                e.process(&mut [cl, cr]);
+            }
+            best = best.min(t.elapsed().as_secs_f64());
+            m = Some(e.take_meters());
+        }
+        let m = m.expect("three runs");
+        println!(
+            "{:>10.0} {:>10.1} {:>12.1} {:>12.1}",
+            db,
+            best * 1e9 / n as f64,
+            100.0 * m.rail_clips as f64 / m.host_samples as f64,
+            100.0 * m.current_limits as f64 / m.host_samples as f64
+        );
+    }
 }
 
 /// Cost of the parts alone, per stereo frame at 48 kHz (×8 oversampling).

@@ -1,9 +1,11 @@
 //! The engine: one entry point for the plugin and the command line.
 //!
 //! ```text
-//! host sample ─ sanitise ─ ×F up ─┬─ path A ─┬─ ×F down ─ DC blocker ─ safety ceiling ─ out
+//! host sample ─ sanitise ─ ×2 up ─┬─ path A ─┬─ ×2 down ─ DC blocker ─ safety ceiling ─ out
 //!                                 └─ path B ─┘ (only while a switch crossfades)
 //! ```
+//! Each path runs each channel at twice the host rate while nothing is near a knee, and at
+//! the internal rate (×F) otherwise ([`two_rate`](super::two_rate)).
 //! Settings may change at any time; continuous values glide ([`smoothing`](super::smoothing))
 //! and are turned into coefficients every [`SUB_BLOCK`] host samples, counted from the start
 //! of processing so that the result does not depend on how the host cuts its blocks.
@@ -12,11 +14,11 @@ use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
 use super::isa::Isa;
 use super::meters::Meters;
-use super::network_block::BlockSlices;
-use super::oversampling::{factor_for, Oversampler, MAX_BLOCK, MAX_INTERNAL_BLOCK};
-use super::path::{Path, PathCoeffs};
+use super::oversampling::{factor_for, Oversampler, MAX_BLOCK};
+use super::path::Path;
 use super::shapers::ColourTable;
 use super::smoothing::{glide, SMOOTHING_TIME_S};
+use super::two_rate::{ChannelRun, FullScratch, HostMeasure, Rates, RING};
 use crate::model::units::db_to_gain;
 use crate::model::Settings;
 
@@ -47,10 +49,19 @@ pub struct Engine {
     /// The path being faded in, with the fade's progress 0 … 1.
     incoming: Option<(Path, f64)>,
     fade_step: f64,
-    /// Both channels share one oversampler (two lanes); the interpolating and decimating halves
-    /// are separate instances.
+    rates: Rates,
+    /// The first ×2 stage, shared by both channels (two lanes); the interpolating and
+    /// decimating halves are separate instances.
     up: Oversampler,
     down: Oversampler,
+    /// The later stages (×2 to ×F) of each path: the active one's in `slot`, the incoming
+    /// one's in the other.
+    later_up: [Oversampler; 2],
+    later_down: [Oversampler; 2],
+    slot: usize,
+    /// The first stage's output per channel by coarse sample, and the coarse samples so far.
+    u2: [[f32; RING]; 2],
+    t2: u64,
     dc: [DcBlocker; 2],
     ceiling: [Ceiling; 2],
     ceiling_lin: f64,
@@ -64,13 +75,6 @@ pub struct Engine {
     isa: Isa,
 }
 
-/// Two channels' values side by side.
-type Frame = [f64; 2];
-/// A block of internal samples per channel, single precision.
-type Planar = [[f32; MAX_INTERNAL_BLOCK]; 2];
-/// A block of internal samples per channel, double precision.
-type Planar64 = [[f64; MAX_INTERNAL_BLOCK]; 2];
-
 impl Engine {
     /// An engine for `channels` (1 or 2) at `sample_rate`, with the noise seeded by `seed`.
     /// Allocates; nothing after this does.
@@ -83,13 +87,15 @@ impl Engine {
         let factor = factor_for(sample_rate);
         let internal_rate = sample_rate * factor as f64;
         let table = ColourTable::new();
-        let os = Oversampler::new(factor);
+        let first = Oversampler::first_stage(factor);
+        let later = Oversampler::later_stages(factor);
+        let rates = Rates::new(sample_rate, factor, &later);
         let mut e = Engine {
             sample_rate,
             internal_rate,
             channels,
             seed,
-            active: Path::new(&settings.clamped(), internal_rate, factor, &table, seed),
+            active: Path::new(&settings.clamped(), &rates, &table, seed),
             table,
             target: settings.clamped(),
             current: settings.clamped(),
@@ -98,8 +104,14 @@ impl Engine {
             smoothing_coeff: 1.0 - (-(SUB_BLOCK as f64) / (SMOOTHING_TIME_S * sample_rate)).exp(),
             incoming: None,
             fade_step: 1.0 / (CROSSFADE_S * sample_rate).max(1.0),
-            up: os.clone(),
-            down: os,
+            rates,
+            up: first.clone(),
+            down: first,
+            later_up: [later.clone(), later.clone()],
+            later_down: [later.clone(), later],
+            slot: 0,
+            u2: [[0.0; RING]; 2],
+            t2: 0,
             dc: [DcBlocker::new(DC_BLOCK_HZ, sample_rate); 2],
             ceiling: [Ceiling::new(sample_rate), Ceiling::new(sample_rate)],
             ceiling_lin: db_to_gain(settings.clamped().ceiling),
@@ -139,7 +151,9 @@ impl Engine {
     /// Delay from input to output in host samples: the oversampler's round trip plus the
     /// ceiling's look-ahead.
     pub fn latency_samples(&self) -> usize {
-        self.up.latency() + self.ceiling[0].latency()
+        self.up.latency()
+            + self.rates.round_trip as usize / self.rates.per_host
+            + self.ceiling[0].latency()
     }
 
     /// The settings the engine is heading for.
@@ -161,16 +175,15 @@ impl Engine {
     pub fn reset(&mut self) {
         self.current = self.target;
         self.settled = true;
-        self.active = Path::new(
-            &self.target,
-            self.internal_rate,
-            self.up.factor(),
-            &self.table,
-            self.seed,
-        );
+        self.active = Path::new(&self.target, &self.rates, &self.table, self.seed);
         self.incoming = None;
         self.up.reset();
         self.down.reset();
+        for o in self.later_up.iter_mut().chain(&mut self.later_down) {
+            o.reset();
+        }
+        self.u2 = [[0.0; RING]; 2];
+        self.t2 = 0;
         for c in 0..2 {
             self.dc[c].reset();
             self.ceiling[c].reset();
@@ -212,21 +225,35 @@ impl Engine {
             let mut next = self.active;
             next.settings = self.current;
             self.incoming = Some((next, 0.0));
+            // The incoming path starts from the active one's filters too.
+            let (a, b) = self.later_up.split_at_mut(1);
+            let (a, b) = if self.slot == 0 {
+                (&mut b[0], &a[0])
+            } else {
+                (&mut a[0], &b[0])
+            };
+            a.copy_state_from(b);
+            let (a, b) = self.later_down.split_at_mut(1);
+            let (a, b) = if self.slot == 0 {
+                (&mut b[0], &a[0])
+            } else {
+                (&mut a[0], &b[0])
+            };
+            a.copy_state_from(b);
             self.dirty = true;
         }
         if self.dirty {
-            let factor = self.up.factor();
-            self.active
-                .follow(&self.current, self.internal_rate, factor, &self.table);
+            self.active.follow(&self.current, &self.rates, &self.table);
             if let Some((p, _)) = &mut self.incoming {
                 p.settings = self.current;
-                p.follow(&self.current, self.internal_rate, factor, &self.table);
+                p.follow(&self.current, &self.rates, &self.table);
             }
             self.ceiling_lin = db_to_gain(self.current.ceiling);
             self.dirty = !self.settled || self.incoming.is_some();
         } else {
             for c in &mut self.active.channels {
                 c.net.flush();
+                c.rates.coarse.flush();
             }
         }
     }
@@ -274,8 +301,9 @@ impl Engine {
         }
     }
 
-    /// Host samples `start .. start + n` (within one sub-block): sanitise, oversample, run the
-    /// paths at the internal rate, decimate, then the DC blocker and the ceiling.
+    /// Host samples `start .. start + n` (within one sub-block): sanitise, the first ×2 stage,
+    /// the paths channel by channel at twice the host rate or at the internal rate, the way
+    /// back down, then the DC blocker and the ceiling.
     #[inline(always)]
     fn process_block<const FMA: bool>(
         &mut self,
@@ -284,8 +312,9 @@ impl Engine {
         start: usize,
         n: usize,
     ) {
-        let f = self.up.factor();
-        let len = n * f;
+        let fa = self.rates.per_host;
+        let len = n * fa;
+        let t2 = self.t2;
         let sc = &mut *self.scratch;
         for ch in 0..nch {
             let mut x = [0.0f32; MAX_BLOCK];
@@ -297,38 +326,53 @@ impl Engine {
                 };
                 self.meters.peak_in = self.meters.peak_in.max(v.abs() as f64);
             }
-            self.up.upsample::<FMA>(ch, &x[..n], &mut sc.up[ch][..len]);
+            let mut u = [0.0f32; 2 * MAX_BLOCK];
+            self.up.upsample::<FMA>(ch, &x[..n], &mut u[..len]);
+            for (i, &v) in u[..len].iter().enumerate() {
+                self.u2[ch][((t2 + i as u64) as usize) & (RING - 1)] = v;
+            }
         }
-
-        run_path(
+        let sub_block_ends = (self.sub_pos + n) % SUB_BLOCK == 0;
+        let mut meas = [[HostMeasure::default(); MAX_BLOCK]; 2];
+        run_path::<FMA>(
             &mut self.active,
-            &sc.up,
+            &self.rates,
+            &self.u2,
+            &mut self.later_up[self.slot],
+            &mut self.later_down[self.slot],
             nch,
+            t2,
             len,
-            &mut sc.stages,
             &mut sc.out,
+            &mut meas,
+            &mut sc.full,
+            sub_block_ends,
         );
-        let mut p_sum = [[0.0; 2]; MAX_BLOCK];
-        let mut flags = [(false, false, false); MAX_BLOCK];
-        let k = &self.active.coeffs;
-        measure(
-            &sc.stages,
-            k,
-            nch,
-            n,
-            f,
-            &mut self.meters,
-            &mut p_sum,
-            &mut flags,
-        );
-
         if let Some((p, t)) = &mut self.incoming {
-            run_path(p, &sc.up, nch, len, &mut sc.stages, &mut sc.out_b);
+            let mut ignored = [[HostMeasure::default(); MAX_BLOCK]; 2];
+            let other = 1 - self.slot;
+            run_path::<FMA>(
+                p,
+                &self.rates,
+                &self.u2,
+                &mut self.later_up[other],
+                &mut self.later_down[other],
+                nch,
+                t2,
+                len,
+                &mut sc.out_b,
+                &mut ignored,
+                &mut sc.full,
+                sub_block_ends,
+            );
             for i in 0..n {
                 *t = (*t + self.fade_step).min(1.0);
                 let t = *t as f32;
                 for ch in 0..nch {
-                    let (a, b) = (&mut sc.out[ch][i * f..(i + 1) * f], &sc.out_b[ch][i * f..]);
+                    let (a, b) = (
+                        &mut sc.out[ch][i * fa..(i + 1) * fa],
+                        &sc.out_b[ch][i * fa..],
+                    );
                     for (a, b) in a.iter_mut().zip(b) {
                         *a = *a * (1.0 - t) + *b * t;
                     }
@@ -340,21 +384,37 @@ impl Engine {
             self.down
                 .downsample::<FMA>(ch, &mut sc.out[ch][..len], &mut y[ch][..n]);
         }
+        self.t2 += len as u64;
 
+        let f = self.rates.steps * fa;
+        let m = &mut self.meters;
         for i in 0..n {
             let mut ceiling_engaged = false;
+            let (mut rail, mut limit, mut overload) = (false, false, false);
             for ch in 0..nch {
+                let h = &meas[ch][i];
+                m.sum_v[ch] += h.sum_v;
+                m.sum_v2[ch] += h.sum_v2;
+                m.sum_i2[ch] += h.sum_i2;
+                m.sum_p[ch] += h.sum_p;
+                m.peak_v = m.peak_v.max(h.peak_v);
+                m.peak_i = m.peak_i.max(h.peak_i);
+                m.peak_v_int = m.peak_v_int.max(h.peak_v_int);
+                rail |= h.rail;
+                limit |= h.limit;
+                overload |= h.overload;
+
                 let pa = &mut self.power_avg[ch];
-                let p_mean = p_sum[i][ch] / f as f64;
+                let p_mean = h.sum_p / f as f64;
                 *pa = p_mean + (*pa - p_mean) * self.power_coeff;
-                self.meters.max_power_1s = self.meters.max_power_1s.max(*pa);
+                m.max_power_1s = m.max_power_1s.max(*pa);
 
                 let v = self.dc[ch].process(y[ch][i] as f64);
                 let (v, gain) = self.ceiling[ch].process(v, self.ceiling_lin);
                 if gain < ENGAGED_GAIN {
                     ceiling_engaged = true;
                     let db = 20.0 * gain.log10();
-                    self.meters.ceiling_min_db = self.meters.ceiling_min_db.min(db);
+                    m.ceiling_min_db = m.ceiling_min_db.min(db);
                 }
                 let v = v as f32;
                 buffers[ch][start + i] = if v.is_finite() && v.abs() >= 1e-30 {
@@ -363,204 +423,94 @@ impl Engine {
                     0.0
                 };
             }
-            let (rail, limit, overload) = flags[i];
-            self.meters.samples += f as u64;
-            self.meters.host_samples += 1;
-            self.meters.rail_clips += u64::from(rail);
-            self.meters.current_limits += u64::from(limit);
-            self.meters.receiver_overloads += u64::from(overload);
-            self.meters.ceiling_events += u64::from(ceiling_engaged);
+            m.samples += f as u64;
+            m.host_samples += 1;
+            m.rail_clips += u64::from(rail);
+            m.current_limits += u64::from(limit);
+            m.receiver_overloads += u64::from(overload);
+            m.ceiling_events += u64::from(ceiling_engaged);
         }
         if let Some((_, t)) = &self.incoming {
             if *t >= 1.0 {
                 let (p, _) = self.incoming.take().expect("checked above");
                 self.active = p;
+                self.slot = 1 - self.slot;
             }
         }
     }
 }
 
-/// What one path produces over a block at the internal rate, stage by stage, per channel.
-struct Stages {
-    /// Working room for the noise, and the hum oscillator's wave.
-    noise: [f32; MAX_INTERNAL_BLOCK],
-    hum: [f64; MAX_INTERNAL_BLOCK],
-    /// The stage's demanded voltage and what the rails let through, V.
-    demand: Planar,
-    v_int: Planar,
-    /// The network's load voltage, stage current and load current.
-    net_v: Planar64,
-    i_out: Planar64,
-    i_load: Planar64,
-    limiting: [[bool; MAX_INTERNAL_BLOCK]; 2],
-    /// Load voltage with the hum, V.
-    v_load: Planar64,
-    overload: [[bool; MAX_INTERNAL_BLOCK]; 2],
-}
-
 /// Working memory of the engine, allocated once.
 struct Scratch {
-    up: Planar,
-    out: Planar,
-    out_b: Planar,
-    stages: Stages,
+    /// Each path's output per channel at twice the host rate.
+    out: [[f32; 2 * MAX_BLOCK]; 2],
+    out_b: [[f32; 2 * MAX_BLOCK]; 2],
+    full: Box<FullScratch>,
 }
 
 impl Scratch {
     fn new() -> Box<Scratch> {
-        const Z32: Planar = [[0.0; MAX_INTERNAL_BLOCK]; 2];
-        const Z64: Planar64 = [[0.0; MAX_INTERNAL_BLOCK]; 2];
-        const NO: [[bool; MAX_INTERNAL_BLOCK]; 2] = [[false; MAX_INTERNAL_BLOCK]; 2];
         Box::new(Scratch {
-            up: Z32,
-            out: Z32,
-            out_b: Z32,
-            stages: Stages {
-                noise: [0.0; MAX_INTERNAL_BLOCK],
-                hum: [0.0; MAX_INTERNAL_BLOCK],
-                demand: Z32,
-                v_int: Z32,
-                net_v: Z64,
-                i_out: Z64,
-                i_load: Z64,
-                limiting: NO,
-                v_load: Z64,
-                overload: NO,
-            },
+            out: [[0.0; 2 * MAX_BLOCK]; 2],
+            out_b: [[0.0; 2 * MAX_BLOCK]; 2],
+            full: FullScratch::new(),
         })
     }
 }
 
-/// Runs `path` over the first `len` internal samples of `up`, stage by stage and channel by
-/// channel: the stage's voltages (colour, DC, noise, rails), then the network one host sample
-/// of steps at a time — as one block while the current limit stays out of it, step by step
-/// with the limit otherwise — then hum, receiver and listen-mode scaling into `out`.
+/// Runs `path` channel by channel over coarse steps `t2 .. t2 + len`: its output into `out`,
+/// what it measured per host sample into `meas`. The hum is computed once for both channels.
 #[inline(always)]
-fn run_path(
+#[allow(clippy::too_many_arguments)]
+fn run_path<const FMA: bool>(
     path: &mut Path,
-    up: &Planar,
+    rates: &Rates,
+    u2: &[[f32; RING]; 2],
+    later_up: &mut Oversampler,
+    later_down: &mut Oversampler,
     nch: usize,
+    t2: u64,
     len: usize,
-    st: &mut Stages,
-    out: &mut Planar,
+    out: &mut [[f32; 2 * MAX_BLOCK]; 2],
+    meas: &mut [[HostMeasure; MAX_BLOCK]; 2],
+    full: &mut FullScratch,
+    sub_block_ends: bool,
 ) {
     let Path {
         coeffs: k,
         channels,
         hum,
+        hum2,
         ..
     } = path;
-    let f = k.block.steps();
+    let mut h = [0.0f64; 2 * MAX_BLOCK];
     if k.has_hum() {
-        hum.fill(&mut st.hum[..len]);
-    } else {
-        st.hum[..len].fill(0.0);
+        hum.fill(&mut h[..len]);
+    }
+    for (i, &v) in h[..len].iter().enumerate() {
+        hum2[((t2 + i as u64) as usize) & (RING - 1)] = v;
     }
     for ch in 0..nch {
         let c = &mut channels[ch];
-        c.stage_block(
+        let mut run = ChannelRun {
             k,
-            &up[ch][..len],
-            &mut st.noise[..len],
-            &mut st.demand[ch][..len],
-            &mut st.v_int[ch][..len],
-        );
-        for j0 in (0..len).step_by(f) {
-            let mut u = [0.0; super::oversampling::MAX_FACTOR];
-            for (u, &v) in u[..f].iter_mut().zip(&st.v_int[ch][j0..j0 + f]) {
-                *u = v as f64;
-            }
-            let span = j0..j0 + f;
-            let out = BlockSlices {
-                v_load: &mut st.net_v[ch][span.clone()],
-                i_out: &mut st.i_out[ch][span.clone()],
-                i_load: &mut st.i_load[ch][span.clone()],
-            };
-            if k.block.run(&mut c.net, &u[..f], out) {
-                st.limiting[ch][span].fill(false);
-            } else {
-                for (m, &v) in u[..f].iter().enumerate() {
-                    let o = c.net.step(&k.net, v);
-                    st.net_v[ch][j0 + m] = o.v_load;
-                    st.i_out[ch][j0 + m] = o.i_out;
-                    st.i_load[ch][j0 + m] = o.i_load;
-                    st.limiting[ch][j0 + m] = o.limiting;
-                }
-            }
-        }
-        k.heard_block(
-            &st.net_v[ch][..len],
-            &st.hum[..len],
-            &mut st.v_load[ch][..len],
-            &mut st.overload[ch][..len],
+            rates,
+            u2: &u2[ch],
+            hum2,
+            b_up: later_up,
+            b_down: later_down,
+            ch,
+        };
+        run.run::<FMA>(
+            &mut c.net,
+            &mut c.noise,
+            &mut c.rates,
+            t2,
             &mut out[ch][..len],
+            &mut meas[ch][..len.div_ceil(rates.per_host)],
+            full,
+            sub_block_ends,
         );
-    }
-}
-
-/// Adds a block's stages to the meters; per host sample, the mean power of each channel and
-/// whether the rails, the current limit or the receiver were at work. Each host sample's
-/// internal samples are summed on their own before joining the totals, so the totals do not
-/// depend on how the host cut its blocks.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn measure(
-    st: &Stages,
-    k: &PathCoeffs,
-    nch: usize,
-    n: usize,
-    f: usize,
-    m: &mut Meters,
-    p_sum: &mut [Frame; MAX_BLOCK],
-    flags: &mut [(bool, bool, bool); MAX_BLOCK],
-) {
-    for fl in flags[..n].iter_mut() {
-        *fl = (false, false, false);
-    }
-    // Maxima as plain comparisons (NaN never reaches here), so that they run in vector
-    // registers like the sums.
-    let max = |m: f64, x: f64| if x > m { x } else { m };
-    for ch in 0..nch {
-        for i in 0..n {
-            let span = i * f..(i + 1) * f;
-            let v = &st.v_load[ch][span.clone()];
-            let i_out = &st.i_out[ch][span.clone()];
-            let i_load = &st.i_load[ch][span.clone()];
-            let (mut sv, mut sv2, mut si2, mut sp) = (0.0, 0.0, 0.0, 0.0);
-            let (mut pv, mut pi) = (0.0f64, 0.0f64);
-            for j in 0..f {
-                sv += v[j];
-                sv2 += v[j] * v[j];
-                si2 += i_out[j] * i_out[j];
-                sp += v[j] * i_load[j];
-                pv = max(pv, v[j].abs());
-                pi = max(pi, i_out[j].abs());
-            }
-            m.sum_v[ch] += sv;
-            m.sum_v2[ch] += sv2;
-            m.sum_i2[ch] += si2;
-            m.sum_p[ch] += sp;
-            p_sum[i][ch] = sp;
-            m.peak_v = max(m.peak_v, pv);
-            m.peak_i = max(m.peak_i, pi);
-            let mut pvi = 0.0f32;
-            let mut rail = false;
-            for (&d, &vi) in st.demand[ch][span.clone()]
-                .iter()
-                .zip(&st.v_int[ch][span.clone()])
-            {
-                let a = vi.abs();
-                pvi = if a > pvi { a } else { pvi };
-                rail |= k.rail_clipping(d, vi);
-            }
-            m.peak_v_int = max(m.peak_v_int, pvi as f64);
-            let limit = st.limiting[ch][span.clone()]
-                .iter()
-                .fold(false, |a, &b| a | b);
-            let overload = st.overload[ch][span].iter().fold(false, |a, &b| a | b);
-            let fl = &mut flags[i];
-            *fl = (fl.0 | rail, fl.1 | limit, fl.2 | overload);
-        }
     }
 }
 

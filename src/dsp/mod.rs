@@ -16,6 +16,7 @@ pub mod oversampling;
 pub mod path;
 pub mod shapers;
 pub mod smoothing;
+pub mod two_rate;
 
 pub use engine::Engine;
 pub use meters::Meters;

@@ -61,6 +61,15 @@ impl NoiseSource {
         v as f64
     }
 
+    /// Samples `start ..` of the stream into `out`, leaving the counter alone: for a stream
+    /// read by sample index (the fast path's noise, which may be read twice).
+    #[inline(always)]
+    pub fn fill_at(&self, start: u32, out: &mut [f32]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = Self::sample(self.key, start.wrapping_add(i as u32));
+        }
+    }
+
     /// The next `out.len()` samples.
     #[inline(always)]
     pub fn fill(&mut self, out: &mut [f32]) {

@@ -182,11 +182,6 @@ impl HalfbandStage {
         self.down_odd.fill(0.0);
     }
 
-    /// Delay of the interpolator plus the decimator, in samples of the high rate: 2·(2k − 1).
-    fn round_trip_delay(&self) -> usize {
-        2 * (2 * self.k() - 1)
-    }
-
     /// Interpolates `x` into `out` (twice as long). With zero-stuffing and a gain of 2, each
     /// even output is the FIR branch and each odd output the input delayed to the centre.
     #[inline(always)]
@@ -227,83 +222,201 @@ impl HalfbandStage {
     }
 }
 
-/// One channel's cascade with its alignment delay.
+/// One channel's cascade with its alignment delays.
 #[derive(Clone)]
 struct Cascade {
     stages: Vec<HalfbandStage>,
-    /// Extra delay at the internal rate so that the round trip is a whole number of host samples.
-    align: Vec<f32>,
-    align_pos: usize,
+    /// Extra delay at the high rate after interpolating and before decimating, so that the
+    /// delays come to whole samples of the low rate.
+    align_up: Ring,
+    align_down: Ring,
 }
 
-/// A ×F oversampler for up to two channels: `upsample` turns a block of host samples into F
-/// times as many internal samples and `downsample` turns them back. An instance keeps one
-/// direction's history: the engine uses one for each.
+/// A delay line of a fixed number of samples.
+#[derive(Clone)]
+struct Ring {
+    buf: Vec<f32>,
+    pos: usize,
+}
+
+impl Ring {
+    fn new(delay: usize) -> Self {
+        Ring {
+            buf: vec![0.0; delay],
+            pos: 0,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.buf.fill(0.0);
+        self.pos = 0;
+    }
+
+    /// Delays `x` in place.
+    #[inline(always)]
+    fn delay(&mut self, x: &mut [f32]) {
+        let n = self.buf.len();
+        if n == 0 {
+            return;
+        }
+        for v in x.iter_mut() {
+            let delayed = self.buf[self.pos];
+            self.buf[self.pos] = *v;
+            self.pos += 1;
+            if self.pos == n {
+                self.pos = 0;
+            }
+            *v = delayed;
+        }
+    }
+}
+
+impl Cascade {
+    fn reset(&mut self) {
+        self.stages.iter_mut().for_each(HalfbandStage::reset);
+        self.align_up.reset();
+        self.align_down.reset();
+    }
+
+    fn copy_from(&mut self, o: &Cascade) {
+        for (a, b) in self.stages.iter_mut().zip(&o.stages) {
+            a.up_buf.copy_from_slice(&b.up_buf);
+            a.down_even.copy_from_slice(&b.down_even);
+            a.down_odd.copy_from_slice(&b.down_odd);
+        }
+        self.align_up.buf.copy_from_slice(&o.align_up.buf);
+        self.align_up.pos = o.align_up.pos;
+        self.align_down.buf.copy_from_slice(&o.align_down.buf);
+        self.align_down.pos = o.align_down.pos;
+    }
+}
+
+/// A ×F oversampler for up to two channels: `upsample` turns a block of low-rate samples into
+/// F times as many high-rate samples and `downsample` turns them back. An instance keeps one
+/// direction's history: the engine uses one for each. It is the whole cascade
+/// ([`new`](Self::new)), or its first stage alone ([`first_stage`](Self::first_stage)), or the
+/// stages after the first ([`later_stages`](Self::later_stages)).
 #[derive(Clone)]
 pub struct Oversampler {
     channels: [Cascade; 2],
     factor: usize,
-    /// Internal samples of alignment delay (0 when the stages already round to whole samples).
-    pad: usize,
+    /// High-rate samples of alignment delay after interpolating and before decimating.
+    pad_up: usize,
+    pad_down: usize,
+    /// Delay of the stages alone, interpolator plus decimator, in high-rate samples.
+    stage_delay: usize,
+    /// Most low-rate samples in one block.
+    max_in: usize,
     /// Room for one stage's block between stages.
     tmp: Vec<f32>,
 }
 
 impl Oversampler {
+    /// The whole cascade for `factor` (a power of two up to [`MAX_FACTOR`]); the round trip
+    /// lasts a whole number of low-rate samples.
     pub fn new(factor: usize) -> Self {
         assert!(factor.is_power_of_two() && factor <= MAX_FACTOR);
-        let n_stages = factor.trailing_zeros() as usize;
+        Self::build(0, factor.trailing_zeros() as usize, MAX_BLOCK, false)
+    }
+
+    /// The first ×2 stage of the cascade for `factor` alone (nothing at all when `factor` is 1).
+    pub fn first_stage(factor: usize) -> Self {
+        assert!(factor.is_power_of_two() && factor <= MAX_FACTOR);
+        Self::build(
+            0,
+            (factor.trailing_zeros() as usize).min(1),
+            MAX_BLOCK,
+            false,
+        )
+    }
+
+    /// The stages after the first of the cascade for `factor`, from twice the low rate to
+    /// `factor` times it (nothing when `factor` ≤ 2). Interpolation and decimation each last a
+    /// whole number of samples of twice the low rate, so that a signal at that rate can leave
+    /// through here or past here and meet itself again.
+    pub fn later_stages(factor: usize) -> Self {
+        assert!(factor.is_power_of_two() && factor <= MAX_FACTOR);
+        let n = (factor.trailing_zeros() as usize).saturating_sub(1);
+        Self::build(1, n, 2 * MAX_BLOCK + 4, true)
+    }
+
+    fn build(first: usize, n_stages: usize, max_in: usize, split: bool) -> Self {
+        let factor = 1 << n_stages;
         let stages: Vec<HalfbandStage> = (0..n_stages)
-            .map(|s| HalfbandStage::new(STAGE_HALF_TAPS[s], MAX_BLOCK << s))
+            .map(|s| HalfbandStage::new(STAGE_HALF_TAPS[first + s], max_in << s))
             .collect();
-        let internal = Self::stage_delay(&stages, factor);
-        let pad = (factor - internal % factor) % factor;
+        // Stage s lasts 2k − 1 samples of its high rate each way, i.e. (2k − 1)·F/2^(s+1)
+        // samples of the cascade's high rate.
+        let half: usize = stages
+            .iter()
+            .enumerate()
+            .map(|(s, st)| ((2 * st.k() - 1) * factor) >> (s + 1))
+            .sum();
+        let (pad_up, pad_down) = if split {
+            // The interpolator's delay is one internal sample short of whole coarse samples,
+            // so that the last internal sample of each coarse sample's group falls on a coarse
+            // instant; the decimator's completes the round trip to whole coarse samples.
+            let up = (half + 1).div_ceil(factor) * factor - 1;
+            let round_trip = (up + half).div_ceil(factor) * factor;
+            (up - half, round_trip - up - half)
+        } else {
+            ((factor - (2 * half) % factor) % factor, 0)
+        };
         let cascade = Cascade {
             stages,
-            align: vec![0.0; pad.max(1)],
-            align_pos: 0,
+            align_up: Ring::new(pad_up),
+            align_down: Ring::new(pad_down),
         };
         Oversampler {
             channels: [cascade.clone(), cascade],
             factor,
-            pad,
-            tmp: vec![0.0; MAX_INTERNAL_BLOCK],
+            pad_up,
+            pad_down,
+            stage_delay: 2 * half,
+            max_in,
+            tmp: vec![0.0; max_in * factor],
         }
-    }
-
-    /// Round trip of the stages in internal samples: stage s (1-based) lasts 2·(2k−1) samples
-    /// of rate 2^s·fs, i.e. 2·(2k−1)·F/2^s internal samples.
-    fn stage_delay(stages: &[HalfbandStage], factor: usize) -> usize {
-        stages
-            .iter()
-            .enumerate()
-            .map(|(s, st)| (st.round_trip_delay() * factor) >> (s + 1))
-            .sum()
     }
 
     pub fn factor(&self) -> usize {
         self.factor
     }
 
-    /// Round-trip latency in host samples (a whole number by construction).
+    /// Round-trip latency in low-rate samples (a whole number by construction).
     pub fn latency(&self) -> usize {
-        (Self::stage_delay(&self.channels[0].stages, self.factor) + self.pad) / self.factor
+        (self.stage_delay + self.pad_up + self.pad_down) / self.factor
+    }
+
+    /// For the stages after the first: the interpolator's output for low-rate sample m ends
+    /// (its last high-rate sample) on the instant of low-rate sample m − up_latency.
+    pub fn up_latency(&self) -> usize {
+        (self.stage_delay / 2 + self.pad_up + 1) / self.factor - 1
     }
 
     pub fn reset(&mut self) {
         for c in &mut self.channels {
-            c.stages.iter_mut().for_each(HalfbandStage::reset);
-            c.align.fill(0.0);
-            c.align_pos = 0;
+            c.reset();
         }
     }
 
-    /// Interpolates channel `ch`'s host samples `x` (at most [`MAX_BLOCK`]) into
-    /// `out[..x.len()·F]`, stage by stage. With `FMA` each product-sum is fused (for code
-    /// compiled with the FMA instructions, see [`Isa`](super::isa::Isa)).
+    /// Back to silence for channel `ch` alone.
+    pub fn reset_channel(&mut self, ch: usize) {
+        self.channels[ch].reset();
+    }
+
+    /// Takes over `other`'s histories (same construction), without allocating.
+    pub fn copy_state_from(&mut self, other: &Oversampler) {
+        for (a, b) in self.channels.iter_mut().zip(&other.channels) {
+            a.copy_from(b);
+        }
+    }
+
+    /// Interpolates channel `ch`'s low-rate samples `x` into `out[..x.len()·F]`, stage by
+    /// stage. With `FMA` each product-sum is fused (for code compiled with the FMA
+    /// instructions, see [`Isa`](super::isa::Isa)).
     #[inline(always)]
     pub fn upsample<const FMA: bool>(&mut self, ch: usize, x: &[f32], out: &mut [f32]) {
-        assert!(x.len() <= MAX_BLOCK && out.len() >= x.len() * self.factor);
+        assert!(x.len() <= self.max_in && out.len() >= x.len() * self.factor);
         let tmp = &mut self.tmp;
         let c = &mut self.channels[ch];
         let mut len = x.len();
@@ -313,27 +426,18 @@ impl Oversampler {
             st.up::<FMA>(&tmp[..len], &mut out[..2 * len]);
             len *= 2;
         }
-        if self.pad > 0 {
-            let n = c.align.len();
-            for v in out[..len].iter_mut() {
-                let delayed = c.align[c.align_pos];
-                c.align[c.align_pos] = *v;
-                c.align_pos += 1;
-                if c.align_pos == n {
-                    c.align_pos = 0;
-                }
-                *v = delayed;
-            }
-        }
+        c.align_up.delay(&mut out[..len]);
     }
 
-    /// Decimates channel `ch`'s internal samples `buf[..out.len()·F]` (overwritten) into `out`.
+    /// Decimates channel `ch`'s high-rate samples `buf[..out.len()·F]` (overwritten) into `out`.
     #[inline(always)]
     pub fn downsample<const FMA: bool>(&mut self, ch: usize, buf: &mut [f32], out: &mut [f32]) {
-        assert!(out.len() <= MAX_BLOCK && buf.len() >= out.len() * self.factor);
+        assert!(out.len() <= self.max_in && buf.len() >= out.len() * self.factor);
         let mut len = out.len() * self.factor;
         let tmp = &mut self.tmp;
-        for st in self.channels[ch].stages.iter_mut().rev() {
+        let c = &mut self.channels[ch];
+        c.align_down.delay(&mut buf[..len]);
+        for st in c.stages.iter_mut().rev() {
             st.down::<FMA>(&buf[..len], &mut tmp[..len / 2]);
             buf[..len / 2].copy_from_slice(&tmp[..len / 2]);
             len /= 2;

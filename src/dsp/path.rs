@@ -2,10 +2,12 @@
 //! network with current limit, hum, receiver — for one set of switch positions. The engine runs
 //! two of them while a switch (load type, clip shape, mains, listen mode) crossfades.
 
+use super::coarse_network::CoarseNetwork;
 use super::network::{NetworkCoeffs, NetworkState};
 use super::network_block::NetworkBlock;
 use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
 use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
+use super::two_rate::{Rates, TwoRate, MARGIN};
 use crate::model::acoustics::spl_at_one_volt;
 use crate::model::network::Network;
 use crate::model::settings::{BALANCED_HUM_REJECTION_DB, OFF_DBU};
@@ -22,22 +24,31 @@ pub const MATCHED_AT_HZ: f64 = 1_000.0;
 pub struct PathCoeffs {
     /// Volts at the stage per unit of DAW sample: V_FS · 10^(gain/20).
     pub drive: f64,
-    colour: Colour,
+    pub colour: Colour,
     /// DC offset, V.
-    dc: f64,
+    pub dc: f64,
     /// Standard deviation of the noise per internal sample, V.
-    noise_sigma: f64,
-    rails: Rails,
+    pub noise_sigma: f64,
+    /// The same per coarse sample (twice the host rate), V: the same level in the audio band.
+    pub noise_sigma_coarse: f64,
+    pub rails: Rails,
     pub net: NetworkCoeffs,
-    /// One host sample of network steps at once, while the current limit stays out of it.
+    /// One coarse sample of network steps at once, while the current limit stays out of it.
     pub block: NetworkBlock,
+    /// The linear network at the coarse rate, with the solver's state.
+    pub coarse: CoarseNetwork,
     /// Peak of the hum's fundamental at the load, V (after balanced rejection).
-    hum_peak: f64,
+    pub hum_peak: f64,
     /// 1 for receivers (line input, active speaker), 0 for transducers.
-    receiver_on: bool,
-    receiver: KneeLimiter,
+    pub receiver_on: bool,
+    pub receiver: KneeLimiter,
     /// Peak input the receiver is rated for, V.
-    receiver_peak: f64,
+    pub receiver_peak: f64,
+    /// Below these the fast path may run: the rails' knees (positive, negative), the current
+    /// limit's knee and the receiver's, each divided by [`MARGIN`].
+    pub calm_rails: (f32, f32),
+    pub calm_current: f64,
+    pub calm_receiver: f64,
     /// What the load voltage is multiplied by to become the plugin's output (listen mode).
     pub out_scale: f64,
 }
@@ -48,15 +59,16 @@ impl PathCoeffs {
         self.hum_peak > 0.0
     }
 
-    /// The coefficients for `s` at `internal_rate`, `factor` internal samples per host sample.
-    /// The network's block map is taken from `previous` when its network is the same.
+    /// The coefficients for `s` at the engine's `rates`. The network's maps are taken from
+    /// `previous` when its network is the same.
     pub fn new(
         s: &Settings,
-        internal_rate: f64,
-        factor: usize,
+        rates: &Rates,
         table: &ColourTable,
         previous: Option<&PathCoeffs>,
     ) -> Self {
+        let internal_rate = rates.internal;
+        let factor = rates.steps;
         let v_fs = full_scale_peak_volts(s.ref_level);
         let drive = v_fs * db_to_gain(s.gain);
         let net = Network::from_settings(s);
@@ -88,22 +100,34 @@ impl PathCoeffs {
             },
         };
         let net_k = NetworkCoeffs::new(&net, s.i_max * 1e-3, internal_rate);
-        let block = match previous {
-            Some(p) if p.net == net_k && p.block.steps() == factor => p.block,
-            _ => NetworkBlock::new(&net_k, factor),
+        let (block, coarse) = match previous {
+            Some(p) if p.net == net_k && p.block.steps() == factor => (p.block, p.coarse),
+            _ => (
+                NetworkBlock::new(&net_k, factor),
+                CoarseNetwork::new(&net_k, factor, rates.band()),
+            ),
         };
+        let rails = Rails::new(s.v_clip, s.clip_shape);
+        let receiver = KneeLimiter::new(receiver_peak, RECEIVER_KNEE);
+        let (knee_pos, knee_neg) = rails.knees();
+        let colour = Colour::new(s.color, s.v_clip, s.clip_shape, table);
         PathCoeffs {
             drive,
-            colour: Colour::new(s.color, s.v_clip, s.clip_shape, table),
+            colour,
             dc: s.dc_offset * 1e-3,
             noise_sigma,
-            rails: Rails::new(s.v_clip, s.clip_shape),
+            noise_sigma_coarse: noise_sigma / (factor as f64).sqrt(),
+            rails,
             net: net_k,
             block,
+            coarse,
             hum_peak,
             receiver_on: s.load.is_receiver(),
-            receiver: KneeLimiter::new(receiver_peak, RECEIVER_KNEE),
+            receiver,
             receiver_peak,
+            calm_rails: ((knee_pos / MARGIN) as f32, (knee_neg / MARGIN) as f32),
+            calm_current: net_k.limit_knee() / MARGIN,
+            calm_receiver: receiver.knee_at() / MARGIN,
             out_scale,
         }
     }
@@ -113,7 +137,9 @@ impl PathCoeffs {
 #[derive(Debug, Clone, Copy)]
 pub struct ChannelPath {
     pub net: NetworkState,
-    noise: NoiseSource,
+    pub noise: NoiseSource,
+    /// Which way this channel runs, and the memory for switching.
+    pub rates: TwoRate,
 }
 
 impl ChannelPath {
@@ -121,6 +147,7 @@ impl ChannelPath {
         ChannelPath {
             net: NetworkState::default(),
             noise: NoiseSource::new(seed),
+            rates: TwoRate::new(seed ^ 0x2_4A7E),
         }
     }
 
@@ -198,25 +225,26 @@ pub struct Path {
     pub settings: Settings,
     pub coeffs: PathCoeffs,
     pub channels: [ChannelPath; 2],
+    /// The hum at the coarse rate, and its last values by coarse sample.
     pub hum: HumOscillator,
+    pub hum2: [f64; super::two_rate::RING],
 }
 
 impl Path {
-    pub fn new(
-        s: &Settings,
-        internal_rate: f64,
-        factor: usize,
-        table: &ColourTable,
-        seed: u64,
-    ) -> Self {
+    pub fn new(s: &Settings, rates: &Rates, table: &ColourTable, seed: u64) -> Self {
+        let mut channels = [
+            ChannelPath::new(seed),
+            ChannelPath::new(seed ^ 0x5EED_0F_C4A2),
+        ];
+        for c in &mut channels {
+            c.rates.hot = !rates.two_rates();
+        }
         Path {
             settings: *s,
-            coeffs: PathCoeffs::new(s, internal_rate, factor, table, None),
-            channels: [
-                ChannelPath::new(seed),
-                ChannelPath::new(seed ^ 0x5EED_0F_C4A2),
-            ],
-            hum: HumOscillator::new(s.mains.hz(), internal_rate),
+            coeffs: PathCoeffs::new(s, rates, table, None),
+            channels,
+            hum: HumOscillator::new(s.mains.hz(), rates.coarse()),
+            hum2: [0.0; super::two_rate::RING],
         }
     }
 
@@ -232,7 +260,7 @@ impl Path {
     }
 
     /// Takes `s`'s continuous values, keeping this path's switch positions.
-    pub fn follow(&mut self, s: &Settings, internal_rate: f64, factor: usize, table: &ColourTable) {
+    pub fn follow(&mut self, s: &Settings, rates: &Rates, table: &ColourTable) {
         let mut mine = *s;
         let p = &self.settings;
         (
@@ -251,11 +279,12 @@ impl Path {
             p.balanced,
         );
         self.settings = mine;
-        self.coeffs = PathCoeffs::new(&mine, internal_rate, factor, table, Some(&self.coeffs));
-        self.hum.retune(mine.mains.hz(), internal_rate);
+        self.coeffs = PathCoeffs::new(&mine, rates, table, Some(&self.coeffs));
+        self.hum.retune(mine.mains.hz(), rates.coarse());
         self.hum.renormalise();
         for c in &mut self.channels {
             c.net.flush();
+            c.rates.coarse.flush();
         }
     }
 }

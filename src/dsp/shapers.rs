@@ -136,6 +136,11 @@ impl Rails {
         }
     }
 
+    /// Where the positive and the negative swing start to bend, V (both positive).
+    pub fn knees(&self) -> (f64, f64) {
+        (self.pos.knee_at(), self.neg.knee_at())
+    }
+
     /// True when the rails take away more than 1 % of the demanded voltage `v` (`out` is
     /// what they let through).
     #[inline(always)]

@@ -1,0 +1,538 @@
+//! Two ways through one circuit: a fast path at twice the host rate for the stretches where no
+//! nonlinearity is near its knee, and the full path at the internal rate for the rest.
+//!
+//! ```text
+//!  host ─ ×2 up ─┬─ fast: colour, DC, noise, rails at ×2 ─ coarse network ─ hum, receiver ─ delay ─┬─ ×2 down ─ host
+//!                └─ full: ×F/2 up ─ the same stage at ×F ─ network with the current limit ─ … ─ ×F/2 down ─┘
+//! ```
+//!
+//! Both paths are the same circuit. The fast one sees the same band-limited signal (twice the
+//! host rate keeps 20 kHz far from its Nyquist frequency), runs the network through
+//! [`CoarseNetwork`](super::coarse_network::CoarseNetwork), whose state is the full solver's
+//! state at every coarse instant, and adds hum and the receiver at the coarse rate. Its output
+//! waits in a delay line as long as the later stages' round trip, so that both paths deliver a
+//! coarse sample at the same step. While every nonlinearity stays below its knee divided by
+//! [`MARGIN`] the curves are straight or nearly so and the two paths agree to the interpolation
+//! error (1e-5); the colour alone bends, and twice the host rate holds its harmonics (at most
+//! a few percent of the signal there) out of the audio band up to the fifth.
+//!
+//! Switching, per channel, without a seam:
+//! - **to the full path** at the first host sample where the fast path finds a value beyond its
+//!   calm limit. The full path restarts a little in the past: its network from the fast one's
+//!   state at that time, its interpolator replayed over the last coarse samples. Until its
+//!   decimator has filled with its own samples, the output keeps coming from the fast path's
+//!   delay line, which already holds those samples.
+//! - **back to the fast path** at a sub-block boundary, after [`CALM_STEPS`] calm coarse
+//!   samples: the fast network takes the full one's state from the round trip's length ago and
+//!   catches up over the delay line, so the output continues from the delay line at once.
+//!
+//! Every decision depends only on the signal up to the sample it is taken at, so the result
+//! does not depend on how the host cuts its blocks.
+
+use super::coarse_network::CoarseOutput;
+use super::fractional_delay::{LOOKAHEAD, TAPS};
+use super::network::NetworkState;
+use super::noise::NoiseSource;
+use super::oversampling::{Oversampler, MAX_BLOCK, MAX_FACTOR};
+use super::path::PathCoeffs;
+
+/// Coarse samples kept in each ring (a power of two).
+pub const RING: usize = 128;
+const MASK: u64 = RING as u64 - 1;
+/// How far below each knee the fast path hands over. Between samples at twice the host rate a
+/// signal of the audio band may peak above them by up to 1/cos(π·20/96) = 1.27 (a 20 kHz sine
+/// at 96 kHz).
+pub const MARGIN: f64 = 1.3;
+/// Calm coarse samples the full path waits for before handing back (two sub-blocks).
+pub const CALM_STEPS: u32 = 64;
+/// Coarse samples the full path's interpolator is replayed over when it takes over: more than
+/// its histories hold.
+const REPLAY: usize = 32;
+/// Coarse samples before the host sample that came near a knee from which the full path
+/// delivers: the fast network's values of [`LOOKAHEAD`] coarse samples before its newest input
+/// are the first it checks.
+const TAKEOVER: u64 = LOOKAHEAD as u64;
+/// Most coarse samples in one run of either path.
+pub const MAX_COARSE_RUN: usize = 2 * MAX_BLOCK + LOOKAHEAD + 1;
+/// Most internal samples in one run of the full path.
+pub const MAX_FULL_RUN: usize = MAX_COARSE_RUN * MAX_FACTOR / 2;
+
+/// The engine's rates: internal (×F), coarse (×2, or the host rate when F = 1) and host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    pub host: f64,
+    pub internal: f64,
+    /// Internal samples per coarse sample.
+    pub steps: usize,
+    /// Coarse samples per host sample.
+    pub per_host: usize,
+    /// Delay of the later stages' interpolator and of their round trip, coarse samples.
+    pub up_latency: u64,
+    pub round_trip: u64,
+}
+
+impl Rates {
+    pub fn new(host: f64, factor: usize, later: &Oversampler) -> Self {
+        let per_host = factor.min(2);
+        let round_trip = later.latency() as u64;
+        Rates {
+            host,
+            internal: host * factor as f64,
+            steps: factor / per_host,
+            per_host,
+            up_latency: later.up_latency() as u64,
+            round_trip,
+        }
+    }
+
+    pub fn coarse(&self) -> f64 {
+        self.host * self.per_host as f64
+    }
+
+    /// True when there are later stages to skip: the fast path exists.
+    pub fn two_rates(&self) -> bool {
+        self.steps > 1
+    }
+
+    /// The top of the audio band in radians per coarse sample: 20 kHz, or less at low rates.
+    pub fn band(&self) -> f64 {
+        std::f64::consts::TAU * (20_000.0f64).min(0.45 * self.host) / self.coarse()
+    }
+}
+
+/// One channel's memory for the two paths, by coarse sample (index = time mod [`RING`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TwoRate {
+    /// True while the full path runs.
+    pub hot: bool,
+    /// First coarse step whose output comes from the full path's decimator.
+    valid_from: u64,
+    /// Calm coarse samples in a row on the full path.
+    calm: u32,
+    /// Coarse steps up to here have been measured.
+    metered_until: u64,
+    /// The fast network's state (at the coarse sample [`LOOKAHEAD`] before the newest input).
+    pub coarse: NetworkState,
+    cold_states: [NetworkState; RING],
+    hot_states: [NetworkState; RING],
+    /// The fast path's stage output (v_int) and its output to the host, by coarse sample.
+    v2: [f32; RING],
+    cold_out: [f32; RING],
+    noise: NoiseSource,
+}
+
+impl TwoRate {
+    pub fn new(seed: u64) -> Self {
+        TwoRate {
+            hot: false,
+            valid_from: 0,
+            calm: 0,
+            metered_until: 0,
+            coarse: NetworkState::default(),
+            cold_states: [NetworkState::default(); RING],
+            hot_states: [NetworkState::default(); RING],
+            v2: [0.0; RING],
+            cold_out: [0.0; RING],
+            noise: NoiseSource::new(seed),
+        }
+    }
+}
+
+/// What one channel measured during one host sample: sums over the internal samples (the fast
+/// path's coarse samples weighted by the internal samples each stands for), peaks and flags.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostMeasure {
+    pub sum_v: f64,
+    pub sum_v2: f64,
+    pub sum_i2: f64,
+    pub sum_p: f64,
+    pub peak_v: f64,
+    pub peak_i: f64,
+    pub peak_v_int: f64,
+    pub rail: bool,
+    pub limit: bool,
+    pub overload: bool,
+}
+
+/// Working memory of the full path for one run.
+pub struct FullScratch {
+    pub up: [f32; MAX_FULL_RUN],
+    pub noise: [f32; MAX_FULL_RUN],
+    pub demand: [f32; MAX_FULL_RUN],
+    pub v_int: [f32; MAX_FULL_RUN],
+    pub net_v: [f64; MAX_FULL_RUN],
+    pub i_out: [f64; MAX_FULL_RUN],
+    pub i_load: [f64; MAX_FULL_RUN],
+    pub limiting: [bool; MAX_FULL_RUN],
+    pub hum: [f64; MAX_FULL_RUN],
+    pub v_load: [f64; MAX_FULL_RUN],
+    pub overload: [bool; MAX_FULL_RUN],
+    pub out: [f32; MAX_FULL_RUN],
+}
+
+impl FullScratch {
+    pub fn new() -> Box<FullScratch> {
+        Box::new(FullScratch {
+            up: [0.0; MAX_FULL_RUN],
+            noise: [0.0; MAX_FULL_RUN],
+            demand: [0.0; MAX_FULL_RUN],
+            v_int: [0.0; MAX_FULL_RUN],
+            net_v: [0.0; MAX_FULL_RUN],
+            i_out: [0.0; MAX_FULL_RUN],
+            i_load: [0.0; MAX_FULL_RUN],
+            limiting: [false; MAX_FULL_RUN],
+            hum: [0.0; MAX_FULL_RUN],
+            v_load: [0.0; MAX_FULL_RUN],
+            overload: [false; MAX_FULL_RUN],
+            out: [0.0; MAX_FULL_RUN],
+        })
+    }
+}
+
+/// Everything one channel of one path needs for a run.
+pub struct ChannelRun<'a> {
+    pub k: &'a PathCoeffs,
+    pub rates: &'a Rates,
+    /// The coarse input (after the first ×2 stage) and the hum, by coarse sample.
+    pub u2: &'a [f32; RING],
+    pub hum2: &'a [f64; RING],
+    pub b_up: &'a mut Oversampler,
+    pub b_down: &'a mut Oversampler,
+    pub ch: usize,
+}
+
+impl ChannelRun<'_> {
+    /// Runs coarse steps `m0 .. m0 + out.len()` of channel `ch` with `c`, the output per coarse
+    /// step into `out` and (when `measure`) what happened per host sample into `meas`.
+    /// `sub_block_ends` says that the host sample after this run starts a sub-block.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn run<const FMA: bool>(
+        &mut self,
+        net: &mut NetworkState,
+        noise: &mut NoiseSource,
+        c: &mut TwoRate,
+        m0: u64,
+        out: &mut [f32],
+        meas: &mut [HostMeasure],
+        sc: &mut FullScratch,
+        sub_block_ends: bool,
+    ) {
+        let end = m0 + out.len() as u64;
+        let mut m = m0;
+        while m < end {
+            if c.hot {
+                self.full::<FMA>(net, noise, c, m, end, m0, out, meas, sc);
+                m = end;
+            } else {
+                match self.fast(c, m, end, m0, out, meas) {
+                    None => m = end,
+                    Some(h) => {
+                        // The host sample starting at coarse step h came near a knee: the
+                        // full path takes over, measures that host sample again and delivers
+                        // from three coarse samples before it (the fast path's network runs
+                        // LOOKAHEAD behind its input, and may have come near there).
+                        meas[((h - m0) / self.rates.per_host as u64) as usize] =
+                            HostMeasure::default();
+                        c.metered_until = h;
+                        let start = h.wrapping_sub(TAKEOVER);
+                        *net = c.cold_states
+                            [(start.wrapping_sub(self.rates.up_latency + 1) & MASK) as usize];
+                        self.b_up.reset_channel(self.ch);
+                        let mut x = [0.0f32; REPLAY];
+                        for (i, v) in x.iter_mut().enumerate() {
+                            let t = start.wrapping_sub((REPLAY - i) as u64);
+                            *v = self.u2[(t & MASK) as usize];
+                        }
+                        let n = REPLAY * self.rates.steps;
+                        self.b_up.upsample::<FMA>(self.ch, &x, &mut sc.up[..n]);
+                        self.b_down.reset_channel(self.ch);
+                        c.hot = true;
+                        c.calm = 0;
+                        c.valid_from = start + self.rates.round_trip;
+                        m = start;
+                    }
+                }
+            }
+        }
+        if sub_block_ends && c.hot && c.calm >= CALM_STEPS && self.rates.two_rates() {
+            self.leave_full(c, end);
+        }
+    }
+
+    /// The stage at the coarse rate for coarse samples `a .. b` (at most [`MAX_COARSE_RUN`]):
+    /// the demand into `demand`, what the rails let through into the ring `v2`.
+    #[inline(always)]
+    fn fast_stage(&self, c: &mut TwoRate, a: u64, b: u64, demand: &mut [f32]) {
+        let k = self.k;
+        let n = (b - a) as usize;
+        let mut x = [0.0f32; MAX_COARSE_RUN];
+        for (i, v) in x[..n].iter_mut().enumerate() {
+            *v = self.u2[((a + i as u64) & MASK) as usize];
+        }
+        k.colour.apply_block(k.drive, &x[..n], &mut demand[..n]);
+        let mut z = [0.0f32; MAX_COARSE_RUN];
+        c.noise.fill_at(a as u32, &mut z[..n]);
+        let (dc, sigma) = (k.dc as f32, k.noise_sigma_coarse as f32);
+        for (d, z) in demand[..n].iter_mut().zip(&z[..n]) {
+            *d += dc + sigma * z;
+        }
+        let mut v = [0.0f32; MAX_COARSE_RUN];
+        k.rails.apply_block(&demand[..n], &mut v[..n]);
+        for (i, &v) in v[..n].iter().enumerate() {
+            c.v2[((a + i as u64) & MASK) as usize] = v;
+        }
+    }
+
+    /// One step of the fast network for the coarse sample `t` (reading inputs up to
+    /// t + LOOKAHEAD): its outputs, with the load voltage including the hum, and the output
+    /// to the host into the ring.
+    #[inline(always)]
+    fn fast_network(
+        &self,
+        c: &mut TwoRate,
+        coarse: &mut NetworkState,
+        t: u64,
+    ) -> (CoarseOutput, bool) {
+        let k = self.k;
+        let newest = t.wrapping_add(LOOKAHEAD as u64);
+        let mut window = [0.0; TAPS];
+        for (i, w) in window.iter_mut().enumerate() {
+            *w = c.v2[(newest.wrapping_sub(i as u64) & MASK) as usize] as f64;
+        }
+        let mut o = k.coarse.step(coarse, &window);
+        c.cold_states[(t & MASK) as usize] = *coarse;
+        o.v_load += k.hum_peak * self.hum2[(t & MASK) as usize];
+        let (heard, near) = if k.receiver_on {
+            (k.receiver.apply(o.v_load), o.v_load.abs() > k.calm_receiver)
+        } else {
+            (o.v_load, false)
+        };
+        c.cold_out[(t & MASK) as usize] = (heard * k.out_scale) as f32;
+        (o, near || o.i_out.abs() > k.calm_current)
+    }
+
+    /// The fast path over coarse steps `a .. b`. Returns the host sample (its first coarse
+    /// step) at which something came near a knee, having run to the end of that host sample;
+    /// None when the whole run stayed calm.
+    #[inline(always)]
+    fn fast(
+        &self,
+        c: &mut TwoRate,
+        a: u64,
+        b: u64,
+        m0: u64,
+        out: &mut [f32],
+        meas: &mut [HostMeasure],
+    ) -> Option<u64> {
+        let k = self.k;
+        let r = self.rates;
+        let mut demand = [0.0f32; MAX_COARSE_RUN];
+        self.fast_stage(c, a, b, &mut demand);
+        let (calm_pos, calm_neg) = k.calm_rails;
+        let weight = r.steps as f64;
+        let mut fired: Option<u64> = None;
+        let mut coarse = c.coarse;
+        for m in a..b {
+            if let Some(h) = fired {
+                if m >= h + r.per_host as u64 {
+                    break;
+                }
+            }
+            let t = m.wrapping_sub(LOOKAHEAD as u64);
+            let (o, near) = self.fast_network(c, &mut coarse, t);
+            out[(m - m0) as usize] = c.cold_out[(m.wrapping_sub(r.round_trip) & MASK) as usize];
+            let d = demand[(m - a) as usize];
+            let v2 = c.v2[(m & MASK) as usize];
+            if m >= c.metered_until {
+                let h = &mut meas[((m - m0) / r.per_host as u64) as usize];
+                h.sum_v += weight * o.v_load;
+                h.sum_v2 += weight * o.v_load * o.v_load;
+                h.sum_i2 += weight * o.i_out * o.i_out;
+                h.sum_p += weight * o.v_load * o.i_load;
+                h.peak_v = h.peak_v.max(o.v_load.abs());
+                h.peak_i = h.peak_i.max(o.i_out.abs());
+                h.peak_v_int = h.peak_v_int.max(v2.abs() as f64);
+                h.rail |= k.rail_clipping(d, v2);
+                h.overload |= k.receiver_on && o.v_load.abs() > k.receiver_peak;
+                c.metered_until = m + 1;
+            }
+            if fired.is_none() && (near || d > calm_pos || d < -calm_neg) {
+                fired = Some(m - m % r.per_host as u64);
+            }
+        }
+        c.coarse = coarse;
+        fired
+    }
+
+    /// The full path over coarse steps `a .. b` (`a` may be one step before `m0`, whose
+    /// output is then already delivered).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn full<const FMA: bool>(
+        &mut self,
+        net: &mut NetworkState,
+        noise: &mut NoiseSource,
+        c: &mut TwoRate,
+        a: u64,
+        b: u64,
+        m0: u64,
+        out: &mut [f32],
+        meas: &mut [HostMeasure],
+        sc: &mut FullScratch,
+    ) {
+        let k = self.k;
+        let r = *self.rates;
+        let s = r.steps;
+        let n = (b.wrapping_sub(a)) as usize;
+        let len = n * s;
+        let mut x = [0.0f32; MAX_COARSE_RUN];
+        for (i, v) in x[..n].iter_mut().enumerate() {
+            *v = self.u2[(a.wrapping_add(i as u64) & MASK) as usize];
+        }
+        self.b_up
+            .upsample::<FMA>(self.ch, &x[..n], &mut sc.up[..len]);
+        // The stage: colour, DC, noise, rails.
+        k.colour
+            .apply_block(k.drive, &sc.up[..len], &mut sc.demand[..len]);
+        let dc = k.dc as f32;
+        if k.noise_sigma > 0.0 {
+            noise.fill(&mut sc.noise[..len]);
+            let sigma = k.noise_sigma as f32;
+            for (d, z) in sc.demand[..len].iter_mut().zip(&sc.noise[..len]) {
+                *d += dc + sigma * z;
+            }
+        } else {
+            for d in sc.demand[..len].iter_mut() {
+                *d += dc;
+            }
+        }
+        k.rails.apply_block(&sc.demand[..len], &mut sc.v_int[..len]);
+        // The network, one coarse sample of steps at a time; the hum between coarse samples
+        // by straight lines (it is far below their Nyquist frequency).
+        for j in 0..n {
+            let m = a.wrapping_add(j as u64);
+            let t = m.wrapping_sub(r.up_latency);
+            let span = j * s..(j + 1) * s;
+            let mut u = [0.0; MAX_FACTOR];
+            for (u, &v) in u[..s].iter_mut().zip(&sc.v_int[span.clone()]) {
+                *u = v as f64;
+            }
+            let slices = super::network_block::BlockSlices {
+                v_load: &mut sc.net_v[span.clone()],
+                i_out: &mut sc.i_out[span.clone()],
+                i_load: &mut sc.i_load[span.clone()],
+            };
+            if k.block.run(net, &u[..s], slices) {
+                sc.limiting[span.clone()].fill(false);
+            } else {
+                for (q, &v) in u[..s].iter().enumerate() {
+                    let o = net.step(&k.net, v);
+                    sc.net_v[j * s + q] = o.v_load;
+                    sc.i_out[j * s + q] = o.i_out;
+                    sc.i_load[j * s + q] = o.i_load;
+                    sc.limiting[j * s + q] = o.limiting;
+                }
+            }
+            c.hot_states[(t & MASK) as usize] = *net;
+            let h0 = self.hum2[(t.wrapping_sub(1) & MASK) as usize];
+            let h1 = self.hum2[(t & MASK) as usize];
+            for (q, h) in sc.hum[span].iter_mut().enumerate() {
+                *h = h0 + (h1 - h0) * (q + 1) as f64 / s as f64;
+            }
+        }
+        k.heard_block(
+            &sc.net_v[..len],
+            &sc.hum[..len],
+            &mut sc.v_load[..len],
+            &mut sc.overload[..len],
+            &mut sc.out[..len],
+        );
+        let mut y = [0.0f32; MAX_COARSE_RUN];
+        self.b_down
+            .downsample::<FMA>(self.ch, &mut sc.out[..len], &mut y[..n]);
+        let (calm_pos, calm_neg) = k.calm_rails;
+        for j in 0..n {
+            let m = a.wrapping_add(j as u64);
+            let span = j * s..(j + 1) * s;
+            // Calm: no value of this coarse sample near a knee.
+            let mut near = false;
+            for q in span.clone() {
+                let d = sc.demand[q];
+                near |= d > calm_pos || d < -calm_neg;
+                near |= sc.i_out[q].abs() > k.calm_current;
+                near |= k.receiver_on && sc.v_load[q].abs() > k.calm_receiver;
+            }
+            c.calm = if near { 0 } else { c.calm.saturating_add(1) };
+            if m < m0 || m >= b {
+                continue;
+            }
+            out[(m - m0) as usize] = if m < c.valid_from {
+                c.cold_out[(m.wrapping_sub(r.round_trip) & MASK) as usize]
+            } else {
+                y[j]
+            };
+            if m >= c.metered_until {
+                let h = &mut meas[((m - m0) / r.per_host as u64) as usize];
+                let mut pv = h.peak_v;
+                let mut pi = h.peak_i;
+                let mut pvi = h.peak_v_int as f32;
+                let mut rail = false;
+                let mut limit = false;
+                let mut overload = false;
+                for q in span {
+                    let v = sc.v_load[q];
+                    h.sum_v += v;
+                    h.sum_v2 += v * v;
+                    h.sum_i2 += sc.i_out[q] * sc.i_out[q];
+                    h.sum_p += v * sc.i_load[q];
+                    pv = if v.abs() > pv { v.abs() } else { pv };
+                    let i = sc.i_out[q].abs();
+                    pi = if i > pi { i } else { pi };
+                    let vi = sc.v_int[q].abs();
+                    pvi = if vi > pvi { vi } else { pvi };
+                    rail |= k.rail_clipping(sc.demand[q], sc.v_int[q]);
+                    limit |= sc.limiting[q];
+                    overload |= sc.overload[q];
+                }
+                h.peak_v = pv;
+                h.peak_i = pi;
+                h.peak_v_int = pvi as f64;
+                h.rail |= rail;
+                h.limit |= limit;
+                h.overload |= overload;
+                c.metered_until = m + 1;
+            }
+        }
+    }
+
+    /// Hands back to the fast path at coarse step `mp` if the stretch it must take over is
+    /// calm: its network from the full one's state a round trip ago, caught up over the delay
+    /// line. Leaves the full path running otherwise.
+    fn leave_full(&self, c: &mut TwoRate, mp: u64) {
+        let r = self.rates;
+        let first = mp.wrapping_sub(r.round_trip);
+        let lo = first.wrapping_sub((TAPS - LOOKAHEAD - 1) as u64);
+        // (The fast path's rings are only read after it has written them again, so a failed
+        // attempt leaves nothing to undo.)
+        let mut demand = [0.0f32; MAX_COARSE_RUN];
+        self.fast_stage(c, lo, mp, &mut demand);
+        let (calm_pos, calm_neg) = self.k.calm_rails;
+        let n = mp.wrapping_sub(lo) as usize;
+        if demand[..n].iter().any(|&d| d > calm_pos || d < -calm_neg) {
+            return;
+        }
+        let mut coarse = c.hot_states[(first.wrapping_sub(1) & MASK) as usize];
+        let last = mp.wrapping_sub(LOOKAHEAD as u64);
+        let mut t = first;
+        while t != last {
+            let (_, near) = self.fast_network(c, &mut coarse, t);
+            if near {
+                return;
+            }
+            t = t.wrapping_add(1);
+        }
+        c.coarse = coarse;
+        c.hot = false;
+    }
+}

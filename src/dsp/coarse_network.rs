@@ -147,18 +147,27 @@ pub const PAIR_INPUTS: usize = TAPS + 1;
 /// (superposition), so it is the coarse network exactly, to rounding.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CoarsePair {
-    /// For each column (histories, then inputs newest first): the histories after both periods.
-    next: [[f64; HISTORIES]; HISTORIES + PAIR_INPUTS],
-    /// For each column: the outputs of the first and second period, by quantity
-    /// (v_load, i_out, i_load).
-    outputs: [[[f64; 2]; 3]; HISTORIES + PAIR_INPUTS],
+    /// For each column (histories, then inputs newest first): the histories after both
+    /// periods, then the load voltage, stage current and load current of the first and the
+    /// second period — one row of [`PAIR_ROWS`].
+    cols: [[f64; PAIR_ROWS]; HISTORIES + PAIR_INPUTS],
+}
+
+/// What a [`CoarsePair`] computes per column: six histories and six outputs.
+pub const PAIR_ROWS: usize = HISTORIES + 6;
+
+/// The outputs of both periods of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PairOutput {
+    pub v_load: [f64; 2],
+    pub i_out: [f64; 2],
+    pub i_load: [f64; 2],
 }
 
 impl CoarsePair {
     pub fn new(net: &CoarseNetwork) -> Self {
-        let mut next = [[0.0; HISTORIES]; HISTORIES + PAIR_INPUTS];
-        let mut outputs = [[[0.0; 2]; 3]; HISTORIES + PAIR_INPUTS];
-        for c in 0..HISTORIES + PAIR_INPUTS {
+        let mut cols = [[0.0; PAIR_ROWS]; HISTORIES + PAIR_INPUTS];
+        for (c, col) in cols.iter_mut().enumerate() {
             let mut h = [0.0; HISTORIES];
             let mut u = [0.0; PAIR_INPUTS];
             if c < HISTORIES {
@@ -170,13 +179,13 @@ impl CoarsePair {
             let (first, second) = Self::windows(&u);
             for (p, w) in [first, second].iter().enumerate() {
                 let o = net.step(&mut st, w);
-                outputs[c][0][p] = o.v_load;
-                outputs[c][1][p] = o.i_out;
-                outputs[c][2][p] = o.i_load;
+                col[HISTORIES + p] = o.v_load;
+                col[HISTORIES + 2 + p] = o.i_out;
+                col[HISTORIES + 4 + p] = o.i_load;
             }
-            next[c] = st.histories();
+            col[..HISTORIES].copy_from_slice(&st.histories());
         }
-        CoarsePair { next, outputs }
+        CoarsePair { cols }
     }
 
     /// The two periods' windows within the pair's inputs (newest first): the second period
@@ -190,28 +199,35 @@ impl CoarsePair {
     }
 
     /// Both periods from `state` with the inputs `u` (newest first: u[0] is the second
-    /// period's newest input). Returns each output for the two periods.
+    /// period's newest input).
     #[inline(always)]
-    pub fn run(&self, state: &mut NetworkState, u: &[f64; PAIR_INPUTS]) -> [[f64; 2]; 3] {
+    pub fn run(&self, state: &mut NetworkState, u: &[f64; PAIR_INPUTS]) -> PairOutput {
         let h = state.histories();
-        let mut y = [[0.0; 2]; 3];
-        let mut next = [0.0; HISTORIES];
-        for c in 0..HISTORIES + PAIR_INPUTS {
-            let z = if c < HISTORIES {
-                h[c]
-            } else {
-                u[c - HISTORIES]
-            };
-            for (yq, oq) in y.iter_mut().zip(&self.outputs[c]) {
-                yq[0] += oq[0] * z;
-                yq[1] += oq[1] * z;
-            }
-            for (n, &col) in next.iter_mut().zip(&self.next[c]) {
-                *n += col * z;
+        // Two sums, so that two chains of multiply-adds overlap: histories and inputs apart.
+        let mut acc_h = [0.0; PAIR_ROWS];
+        let mut acc_u = [0.0; PAIR_ROWS];
+        for (c, &z) in h.iter().enumerate() {
+            for (a, &w) in acc_h.iter_mut().zip(&self.cols[c]) {
+                *a += w * z;
             }
         }
+        for (c, &z) in u.iter().enumerate() {
+            for (a, &w) in acc_u.iter_mut().zip(&self.cols[HISTORIES + c]) {
+                *a += w * z;
+            }
+        }
+        let mut y = [0.0; PAIR_ROWS];
+        for ((y, a), b) in y.iter_mut().zip(&acc_h).zip(&acc_u) {
+            *y = a + b;
+        }
+        let mut next = [0.0; HISTORIES];
+        next.copy_from_slice(&y[..HISTORIES]);
         *state = NetworkState::from_histories(next);
-        y
+        PairOutput {
+            v_load: [y[HISTORIES], y[HISTORIES + 1]],
+            i_out: [y[HISTORIES + 2], y[HISTORIES + 3]],
+            i_load: [y[HISTORIES + 4], y[HISTORIES + 5]],
+        }
     }
 }
 
@@ -396,7 +412,8 @@ mod tests {
             for (j, v) in inputs.iter_mut().enumerate() {
                 *v = u(2 * n + 1 + LOOKAHEAD - j + 16);
             }
-            let got = pair.run(&mut paired, &inputs);
+            let o = pair.run(&mut paired, &inputs);
+            let got = [o.v_load, o.i_out, o.i_load];
             for p in 0..2 {
                 let mut w = [0.0; TAPS];
                 for (j, v) in w.iter_mut().enumerate() {

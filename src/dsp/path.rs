@@ -2,7 +2,7 @@
 //! network with current limit, hum, receiver — for one set of switch positions. The engine runs
 //! two of them while a switch (load type, clip shape, mains, listen mode) crossfades.
 
-use super::coarse_network::CoarseNetwork;
+use super::coarse_network::{CoarseNetwork, CoarsePair};
 use super::network::{NetworkCoeffs, NetworkState};
 use super::network_block::NetworkBlock;
 use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
@@ -35,8 +35,10 @@ pub struct PathCoeffs {
     pub net: NetworkCoeffs,
     /// One coarse sample of network steps at once, while the current limit stays out of it.
     pub block: NetworkBlock,
-    /// The linear network at the coarse rate, with the solver's state.
+    /// The linear network at the coarse rate, with the solver's state, one period and one
+    /// host sample (two periods) at a time.
     pub coarse: CoarseNetwork,
+    pub pair: CoarsePair,
     /// Peak of the hum's fundamental at the load, V (after balanced rejection).
     pub hum_peak: f64,
     /// 1 for receivers (line input, active speaker), 0 for transducers.
@@ -100,12 +102,16 @@ impl PathCoeffs {
             },
         };
         let net_k = NetworkCoeffs::new(&net, s.i_max * 1e-3, internal_rate);
-        let (block, coarse) = match previous {
-            Some(p) if p.net == net_k && p.block.steps() == factor => (p.block, p.coarse),
-            _ => (
-                NetworkBlock::new(&net_k, factor),
-                CoarseNetwork::new(&net_k, factor, rates.band()),
-            ),
+        let (block, coarse, pair) = match previous {
+            Some(p) if p.net == net_k && p.block.steps() == factor => (p.block, p.coarse, p.pair),
+            _ => {
+                let coarse = CoarseNetwork::new(&net_k, factor, rates.band());
+                (
+                    NetworkBlock::new(&net_k, factor),
+                    coarse,
+                    CoarsePair::new(&coarse),
+                )
+            }
         };
         let rails = Rails::new(s.v_clip, s.clip_shape);
         let receiver = KneeLimiter::new(receiver_peak, RECEIVER_KNEE);
@@ -121,6 +127,7 @@ impl PathCoeffs {
             net: net_k,
             block,
             coarse,
+            pair,
             hum_peak,
             receiver_on: s.load.is_receiver(),
             receiver,

@@ -29,7 +29,7 @@
 //! Every decision depends only on the signal up to the sample it is taken at, so the result
 //! does not depend on how the host cuts its blocks.
 
-use super::coarse_network::CoarseOutput;
+use super::coarse_network::{CoarseOutput, PAIR_INPUTS};
 use super::fractional_delay::{LOOKAHEAD, TAPS};
 use super::network::NetworkState;
 use super::noise::NoiseSource;
@@ -48,10 +48,6 @@ pub const CALM_STEPS: u32 = 64;
 /// Coarse samples the full path's interpolator is replayed over when it takes over: more than
 /// its histories hold.
 const REPLAY: usize = 32;
-/// Coarse samples before the host sample that came near a knee from which the full path
-/// delivers: the fast network's values of [`LOOKAHEAD`] coarse samples before its newest input
-/// are the first it checks.
-const TAKEOVER: u64 = LOOKAHEAD as u64;
 /// Most coarse samples in one run of either path.
 pub const MAX_COARSE_RUN: usize = 2 * MAX_BLOCK + LOOKAHEAD + 1;
 /// Most internal samples in one run of the full path.
@@ -69,19 +65,29 @@ pub struct Rates {
     /// Delay of the later stages' interpolator and of their round trip, coarse samples.
     pub up_latency: u64,
     pub round_trip: u64,
+    /// Coarse samples before the host sample that came near a knee from which the full path
+    /// delivers: at least [`LOOKAHEAD`] (the fast network's values that far behind its newest
+    /// input are the first it checks), and such that the full path starts from a state the
+    /// fast one holds (it keeps them at whole host samples).
+    pub takeover: u64,
+    /// False to run the full path always (for comparing the two in tests).
+    pub allow_fast: bool,
 }
 
 impl Rates {
     pub fn new(host: f64, factor: usize, later: &Oversampler) -> Self {
         let per_host = factor.min(2);
         let round_trip = later.latency() as u64;
+        let up_latency = later.up_latency() as u64;
         Rates {
             host,
             internal: host * factor as f64,
             steps: factor / per_host,
             per_host,
-            up_latency: later.up_latency() as u64,
+            up_latency,
             round_trip,
+            takeover: LOOKAHEAD as u64 + (up_latency + LOOKAHEAD as u64 + 1) % 2,
+            allow_fast: true,
         }
     }
 
@@ -91,7 +97,7 @@ impl Rates {
 
     /// True when there are later stages to skip: the fast path exists.
     pub fn two_rates(&self) -> bool {
-        self.steps > 1
+        self.steps > 1 && self.allow_fast
     }
 
     /// The top of the audio band in radians per coarse sample: 20 kHz, or less at low rates.
@@ -229,13 +235,10 @@ impl ChannelRun<'_> {
                     None => m = end,
                     Some(h) => {
                         // The host sample starting at coarse step h came near a knee: the
-                        // full path takes over, measures that host sample again and delivers
-                        // from three coarse samples before it (the fast path's network runs
-                        // LOOKAHEAD behind its input, and may have come near there).
-                        meas[((h - m0) / self.rates.per_host as u64) as usize] =
-                            HostMeasure::default();
-                        c.metered_until = h;
-                        let start = h.wrapping_sub(TAKEOVER);
+                        // full path takes over from it, and delivers from a few coarse
+                        // samples before it (the fast network runs LOOKAHEAD behind its
+                        // input, and the values there were the first to come near).
+                        let start = h.wrapping_sub(self.rates.takeover);
                         *net = c.cold_states
                             [(start.wrapping_sub(self.rates.up_latency + 1) & MASK) as usize];
                         self.b_up.reset_channel(self.ch);
@@ -312,9 +315,14 @@ impl ChannelRun<'_> {
         (o, near || o.i_out.abs() > k.calm_current)
     }
 
-    /// The fast path over coarse steps `a .. b`. Returns the host sample (its first coarse
-    /// step) at which something came near a knee, having run to the end of that host sample;
-    /// None when the whole run stayed calm.
+    /// The fast path over coarse steps `a .. b` (whole host samples). Returns the first host
+    /// sample (its first coarse step) at which something came near a knee, having delivered
+    /// and measured only the host samples before it; None when the whole run stayed calm.
+    ///
+    /// The stage runs over the whole run at once, then the network a host sample (two coarse
+    /// samples) at a time: the host sample at steps m, m + 1 moves the network over coarse
+    /// samples m − 3 and m − 2 ([`LOOKAHEAD`] behind), then hum, receiver, checks and meters
+    /// over the run.
     #[inline(always)]
     fn fast(
         &self,
@@ -325,44 +333,105 @@ impl ChannelRun<'_> {
         out: &mut [f32],
         meas: &mut [HostMeasure],
     ) -> Option<u64> {
+        const LA: u64 = LOOKAHEAD as u64;
         let k = self.k;
         let r = self.rates;
+        debug_assert!(r.per_host == 2 && a % 2 == 0 && b % 2 == 0);
+        let n = (b - a) as usize;
         let mut demand = [0.0f32; MAX_COARSE_RUN];
         self.fast_stage(c, a, b, &mut demand);
-        let (calm_pos, calm_neg) = k.calm_rails;
-        let weight = r.steps as f64;
-        let mut fired: Option<u64> = None;
+        // The stage's output from the oldest input the first pair reads to the newest.
+        const BACK: usize = PAIR_INPUTS - 2;
+        let mut lin = [0.0f64; MAX_COARSE_RUN + PAIR_INPUTS];
+        for (i, v) in lin[..n + BACK].iter_mut().enumerate() {
+            let t = a.wrapping_sub(BACK as u64).wrapping_add(i as u64);
+            *v = c.v2[(t & MASK) as usize] as f64;
+        }
+        // The network: index j of these arrays is coarse sample a − LA + j.
+        let mut v_load = [0.0f64; MAX_COARSE_RUN];
+        let mut i_out = [0.0f64; MAX_COARSE_RUN];
+        let mut i_load = [0.0f64; MAX_COARSE_RUN];
         let mut coarse = c.coarse;
-        for m in a..b {
-            if let Some(h) = fired {
-                if m >= h + r.per_host as u64 {
-                    break;
-                }
+        for p in 0..n / 2 {
+            // Newest input: coarse sample a + 2p + 1, at lin[2p + 1 + BACK].
+            let mut u = [0.0; PAIR_INPUTS];
+            let newest = 2 * p + 1 + BACK;
+            for (q, u) in u.iter_mut().enumerate() {
+                *u = lin[newest - q];
             }
-            let t = m.wrapping_sub(LOOKAHEAD as u64);
-            let (o, near) = self.fast_network(c, &mut coarse, t);
-            out[(m - m0) as usize] = c.cold_out[(m.wrapping_sub(r.round_trip) & MASK) as usize];
-            let d = demand[(m - a) as usize];
-            let v2 = c.v2[(m & MASK) as usize];
-            if m >= c.metered_until {
-                let h = &mut meas[((m - m0) / r.per_host as u64) as usize];
-                h.sum_v += weight * o.v_load;
-                h.sum_v2 += weight * o.v_load * o.v_load;
-                h.sum_i2 += weight * o.i_out * o.i_out;
-                h.sum_p += weight * o.v_load * o.i_load;
-                h.peak_v = h.peak_v.max(o.v_load.abs());
-                h.peak_i = h.peak_i.max(o.i_out.abs());
-                h.peak_v_int = h.peak_v_int.max(v2.abs() as f64);
-                h.rail |= k.rail_clipping(d, v2);
-                h.overload |= k.receiver_on && o.v_load.abs() > k.receiver_peak;
-                c.metered_until = m + 1;
-            }
-            if fired.is_none() && (near || d > calm_pos || d < -calm_neg) {
-                fired = Some(m - m % r.per_host as u64);
-            }
+            let o = k.pair.run(&mut coarse, &u);
+            v_load[2 * p..2 * p + 2].copy_from_slice(&o.v_load);
+            i_out[2 * p..2 * p + 2].copy_from_slice(&o.i_out);
+            i_load[2 * p..2 * p + 2].copy_from_slice(&o.i_load);
+            let t = a.wrapping_sub(LA).wrapping_add(2 * p as u64 + 1);
+            c.cold_states[(t & MASK) as usize] = coarse;
         }
         c.coarse = coarse;
-        fired
+        // Hum, receiver, listen scale.
+        let first = a.wrapping_sub(LA);
+        let mut near = [false; MAX_COARSE_RUN];
+        for j in 0..n {
+            let t = first.wrapping_add(j as u64);
+            let v = v_load[j] + k.hum_peak * self.hum2[(t & MASK) as usize];
+            v_load[j] = v;
+            near[j] = i_out[j].abs() > k.calm_current;
+        }
+        if k.receiver_on {
+            for j in 0..n {
+                let t = first.wrapping_add(j as u64);
+                let v = v_load[j];
+                near[j] |= v.abs() > k.calm_receiver;
+                c.cold_out[(t & MASK) as usize] = (k.receiver.apply(v) * k.out_scale) as f32;
+            }
+        } else {
+            for j in 0..n {
+                let t = first.wrapping_add(j as u64);
+                c.cold_out[(t & MASK) as usize] = (v_load[j] * k.out_scale) as f32;
+            }
+        }
+        let (calm_pos, calm_neg) = k.calm_rails;
+        for (nr, &d) in near[..n].iter_mut().zip(&demand[..n]) {
+            *nr |= d > calm_pos || d < -calm_neg;
+        }
+        // The first host sample with anything near a knee ends the run.
+        let hosts = n / 2;
+        let calm_hosts = (0..hosts)
+            .find(|&i| near[2 * i] | near[2 * i + 1])
+            .unwrap_or(hosts);
+        let done = 2 * calm_hosts;
+        for (j, o) in out[(a - m0) as usize..][..done].iter_mut().enumerate() {
+            let m = a + j as u64;
+            *o = c.cold_out[(m.wrapping_sub(r.round_trip) & MASK) as usize];
+        }
+        let weight = r.steps as f64;
+        for i in 0..calm_hosts {
+            let h = &mut meas[((a - m0) / 2) as usize + i];
+            let (mut pv, mut pi, mut pvi) = (h.peak_v, h.peak_i, h.peak_v_int as f32);
+            let mut rail = false;
+            for j in 2 * i..2 * i + 2 {
+                let (v, io) = (v_load[j], i_out[j]);
+                h.sum_v += weight * v;
+                h.sum_v2 += weight * v * v;
+                h.sum_i2 += weight * io * io;
+                h.sum_p += weight * v * i_load[j];
+                pv = pv.max(v.abs());
+                pi = pi.max(io.abs());
+                let v2 = c.v2[((a + j as u64) & MASK) as usize];
+                pvi = pvi.max(v2.abs());
+                rail |= k.rail_clipping(demand[j], v2);
+                h.overload |= k.receiver_on && v.abs() > k.receiver_peak;
+            }
+            h.peak_v = pv;
+            h.peak_i = pi;
+            h.peak_v_int = pvi as f64;
+            h.rail |= rail;
+        }
+        c.metered_until = a + done as u64;
+        if calm_hosts < hosts {
+            Some(a + done as u64)
+        } else {
+            None
+        }
     }
 
     /// The full path over coarse steps `a .. b` (`a` may be one step before `m0`, whose

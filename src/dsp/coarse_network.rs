@@ -202,18 +202,30 @@ impl CoarsePair {
     /// period's newest input).
     #[inline(always)]
     pub fn run(&self, state: &mut NetworkState, u: &[f64; PAIR_INPUTS]) -> PairOutput {
+        self.run_with::<false>(state, u)
+    }
+
+    /// [`run`](Self::run), with fused multiply-adds when `FMA` (for code compiled with the
+    /// FMA instructions, see [`Isa`](super::isa::Isa)).
+    #[inline(always)]
+    pub fn run_with<const FMA: bool>(
+        &self,
+        state: &mut NetworkState,
+        u: &[f64; PAIR_INPUTS],
+    ) -> PairOutput {
+        let mac = |w: f64, z: f64, a: f64| if FMA { w.mul_add(z, a) } else { a + w * z };
         let h = state.histories();
         // Two sums, so that two chains of multiply-adds overlap: histories and inputs apart.
         let mut acc_h = [0.0; PAIR_ROWS];
         let mut acc_u = [0.0; PAIR_ROWS];
         for (c, &z) in h.iter().enumerate() {
             for (a, &w) in acc_h.iter_mut().zip(&self.cols[c]) {
-                *a += w * z;
+                *a = mac(w, z, *a);
             }
         }
         for (c, &z) in u.iter().enumerate() {
             for (a, &w) in acc_u.iter_mut().zip(&self.cols[HISTORIES + c]) {
-                *a += w * z;
+                *a = mac(w, z, *a);
             }
         }
         let mut y = [0.0; PAIR_ROWS];

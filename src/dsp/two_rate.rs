@@ -231,7 +231,7 @@ impl ChannelRun<'_> {
                 self.full::<FMA>(net, noise, c, m, end, m0, out, meas, sc);
                 m = end;
             } else {
-                match self.fast(c, m, end, m0, out, meas) {
+                match self.fast::<FMA>(c, m, end, m0, out, meas) {
                     None => m = end,
                     Some(h) => {
                         // The host sample starting at coarse step h came near a knee: the
@@ -324,7 +324,7 @@ impl ChannelRun<'_> {
     /// samples m − 3 and m − 2 ([`LOOKAHEAD`] behind), then hum, receiver, checks and meters
     /// over the run.
     #[inline(always)]
-    fn fast(
+    fn fast<const FMA: bool>(
         &self,
         c: &mut TwoRate,
         a: u64,
@@ -359,7 +359,7 @@ impl ChannelRun<'_> {
             for (q, u) in u.iter_mut().enumerate() {
                 *u = lin[newest - q];
             }
-            let o = k.pair.run(&mut coarse, &u);
+            let o = k.pair.run_with::<FMA>(&mut coarse, &u);
             v_load[2 * p..2 * p + 2].copy_from_slice(&o.v_load);
             i_out[2 * p..2 * p + 2].copy_from_slice(&o.i_out);
             i_load[2 * p..2 * p + 2].copy_from_slice(&o.i_load);

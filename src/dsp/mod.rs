@@ -1,5 +1,6 @@
 //! The real-time engine built from the model: oversampled nonlinear output stage, the network
-//! solved sample by sample, noise and hum, the listen modes and the safety ceiling.
+//! solved sample by sample near the knees and at twice the host rate elsewhere, noise and hum,
+//! the listen modes and the safety ceiling.
 //! Everything is allocation-free after construction.
 
 pub mod ceiling;

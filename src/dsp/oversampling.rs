@@ -1,9 +1,14 @@
 //! Oversampling by powers of two with a cascade of linear-phase half-band FIR filters.
 //!
-//! The nonlinear stages (colour, rails, current limit, receiver) and the network run at the
-//! internal rate. The factor is chosen so that the internal rate is at least 352.8 kHz: the
-//! bilinear (trapezoidal) network then stays within a few hundredths of a dB of the analogue
-//! circuit up to 20 kHz, and harmonics of the clippers fold back far above the audio band.
+//! Near their knees the nonlinear stages (colour, rails, current limit, receiver) and the
+//! network run at the internal rate. The factor is chosen so that the internal rate is at least
+//! 352.8 kHz: the bilinear (trapezoidal) network then stays within a few hundredths of a dB of
+//! the analogue circuit up to 20 kHz, and harmonics of the clippers fold back far above the
+//! audio band. The engine splits the cascade after its first stage: the rest of the time it
+//! runs at twice the host rate ([`two_rate`](super::two_rate)), so the first stage
+//! ([`Oversampler::first_stage`]) and the later ones ([`Oversampler::later_stages`]) are
+//! separate instances, the later ones padded so that each way takes whole samples of twice
+//! the host rate.
 //!
 //! Each half-band filter is a Kaiser-windowed sinc of length 4K − 1: every other tap is zero
 //! and the centre tap is ½, so a stage costs K multiply-adds per input sample (symmetry).

@@ -119,8 +119,11 @@ pub struct TwoRate {
     valid_from: u64,
     /// Calm coarse samples in a row on the full path.
     calm: u32,
-    /// Coarse steps up to here have been measured.
-    metered_until: u64,
+    /// The network's values up to (not including) this coarse sample have been measured. The
+    /// fast path's network runs [`LOOKAHEAD`] behind the step, the full path's `up_latency`:
+    /// counting by the network's time, not by the step, measures each value once across a
+    /// switch.
+    metered: i64,
     /// The fast network's state (at the coarse sample [`LOOKAHEAD`] before the newest input).
     pub coarse: NetworkState,
     cold_states: [NetworkState; RING],
@@ -137,7 +140,7 @@ impl TwoRate {
             hot: false,
             valid_from: 0,
             calm: 0,
-            metered_until: 0,
+            metered: i64::MIN,
             coarse: NetworkState::default(),
             cold_states: [NetworkState::default(); RING],
             hot_states: [NetworkState::default(); RING],
@@ -264,7 +267,8 @@ impl ChannelRun<'_> {
             }
         }
         if sub_block_ends && c.hot && c.calm >= CALM_STEPS && self.rates.two_rates() {
-            self.leave_full(c, end);
+            let last = meas.len() - 1;
+            self.leave_full(c, end, &mut meas[last]);
         }
     }
 
@@ -415,6 +419,9 @@ impl ChannelRun<'_> {
             let h = &mut meas[((a - m0) / 2) as usize + i];
             let (mut pv, mut pi, mut pvi) = (h.peak_v, h.peak_i, h.peak_v_int as f32);
             for j in 2 * i..2 * i + 2 {
+                if (a + j as u64) as i64 - (LA as i64) < c.metered {
+                    continue;
+                }
                 let (v, io) = (v_load[j], i_out[j]);
                 h.sum_v += weight * v;
                 h.sum_v2 += weight * v * v;
@@ -430,7 +437,9 @@ impl ChannelRun<'_> {
             h.peak_i = pi;
             h.peak_v_int = pvi as f64;
         }
-        c.metered_until = a + done as u64;
+        if done > 0 {
+            c.metered = c.metered.max((a + done as u64) as i64 - LA as i64);
+        }
         if calm_hosts < hosts {
             Some(a + done as u64)
         } else {
@@ -545,7 +554,8 @@ impl ChannelRun<'_> {
             } else {
                 y[j]
             };
-            if m >= c.metered_until {
+            let t = m as i64 - r.up_latency as i64;
+            if t >= c.metered {
                 let h = &mut meas[((m - m0) / r.per_host as u64) as usize];
                 let mut pv = h.peak_v;
                 let mut pi = h.peak_i;
@@ -574,7 +584,7 @@ impl ChannelRun<'_> {
                 h.rail |= rail;
                 h.limit |= limit;
                 h.overload |= overload;
-                c.metered_until = m + 1;
+                c.metered = t + 1;
             }
         }
     }
@@ -582,7 +592,7 @@ impl ChannelRun<'_> {
     /// Hands back to the fast path at coarse step `mp` if the stretch it must take over is
     /// calm: its network from the full one's state a round trip ago, caught up over the delay
     /// line. Leaves the full path running otherwise.
-    fn leave_full(&self, c: &mut TwoRate, mp: u64) {
+    fn leave_full(&self, c: &mut TwoRate, mp: u64, meas: &mut HostMeasure) {
         let r = self.rates;
         let first = mp.wrapping_sub(r.round_trip);
         let lo = first.wrapping_sub((TAPS - LOOKAHEAD - 1) as u64);
@@ -597,14 +607,30 @@ impl ChannelRun<'_> {
         }
         let mut coarse = c.hot_states[(first.wrapping_sub(1) & MASK) as usize];
         let last = mp.wrapping_sub(LOOKAHEAD as u64);
+        // The values the full path has not measured yet (its network ran up_latency behind,
+        // the fast one runs LOOKAHEAD behind) are measured here, with the last host sample.
+        let mut h = *meas;
+        let weight = r.steps as f64;
         let mut t = first;
         while t != last {
-            let (_, near) = self.fast_network(c, &mut coarse, t);
+            let (o, near) = self.fast_network(c, &mut coarse, t);
             if near {
                 return;
             }
+            if t as i64 >= c.metered {
+                let v = o.v_load;
+                h.sum_v += weight * v;
+                h.sum_v2 += weight * v * v;
+                h.sum_i2 += weight * o.i_out * o.i_out;
+                h.sum_p += weight * v * o.i_load;
+                h.peak_v = h.peak_v.max(v.abs());
+                h.peak_i = h.peak_i.max(o.i_out.abs());
+                h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
+            }
             t = t.wrapping_add(1);
         }
+        *meas = h;
+        c.metered = c.metered.max(last as i64);
         c.coarse = coarse;
         c.hot = false;
     }

@@ -167,6 +167,19 @@ pub struct HostMeasure {
     pub overload: bool,
 }
 
+impl HostMeasure {
+    /// One value of the network standing for `weight` internal samples.
+    #[inline(always)]
+    fn add(&mut self, weight: f64, v_load: f64, i_out: f64, i_load: f64) {
+        self.sum_v += weight * v_load;
+        self.sum_v2 += weight * v_load * v_load;
+        self.sum_i2 += weight * i_out * i_out;
+        self.sum_p += weight * v_load * i_load;
+        self.peak_v = self.peak_v.max(v_load.abs());
+        self.peak_i = self.peak_i.max(i_out.abs());
+    }
+}
+
 /// Working memory of the full path for one run.
 pub struct FullScratch {
     pub up: [f32; MAX_FULL_RUN],
@@ -417,25 +430,16 @@ impl ChannelRun<'_> {
         let weight = r.steps as f64;
         for i in 0..calm_hosts {
             let h = &mut meas[((a - m0) / 2) as usize + i];
-            let (mut pv, mut pi, mut pvi) = (h.peak_v, h.peak_i, h.peak_v_int as f32);
             for j in 2 * i..2 * i + 2 {
                 if (a + j as u64) as i64 - (LA as i64) < c.metered {
                     continue;
                 }
-                let (v, io) = (v_load[j], i_out[j]);
-                h.sum_v += weight * v;
-                h.sum_v2 += weight * v * v;
-                h.sum_i2 += weight * io * io;
-                h.sum_p += weight * v * i_load[j];
-                pv = pv.max(v.abs());
-                pi = pi.max(io.abs());
+                let v = v_load[j];
+                h.add(weight, v, i_out[j], i_load[j]);
                 let v2 = c.v2[((a + j as u64) & MASK) as usize];
-                pvi = pvi.max(v2.abs());
+                h.peak_v_int = h.peak_v_int.max(v2.abs() as f64);
                 h.overload |= k.receiver_on && v.abs() > k.receiver_peak;
             }
-            h.peak_v = pv;
-            h.peak_i = pi;
-            h.peak_v_int = pvi as f64;
         }
         if done > 0 {
             c.metered = c.metered.max((a + done as u64) as i64 - LA as i64);
@@ -618,13 +622,7 @@ impl ChannelRun<'_> {
                 return;
             }
             if t as i64 >= c.metered {
-                let v = o.v_load;
-                h.sum_v += weight * v;
-                h.sum_v2 += weight * v * v;
-                h.sum_i2 += weight * o.i_out * o.i_out;
-                h.sum_p += weight * v * o.i_load;
-                h.peak_v = h.peak_v.max(v.abs());
-                h.peak_i = h.peak_i.max(o.i_out.abs());
+                h.add(weight, o.v_load, o.i_out, o.i_load);
                 h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
             }
             t = t.wrapping_add(1);

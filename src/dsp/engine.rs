@@ -393,6 +393,24 @@ impl Engine {
         }
         self.t2 += len as u64;
 
+        // The DC blocker and the ceiling, channel by channel over the block.
+        let mut gains = [[1.0f64; MAX_BLOCK]; 2];
+        for ch in 0..nch {
+            let mut v = [0.0f64; MAX_BLOCK];
+            for (v, &y) in v[..n].iter_mut().zip(&y[ch][..n]) {
+                *v = self.dc[ch].process(y as f64);
+            }
+            self.ceiling[ch].process_block(&mut v[..n], self.ceiling_lin, &mut gains[ch][..n]);
+            for (out, &v) in buffers[ch][start..start + n].iter_mut().zip(&v[..n]) {
+                let v = v as f32;
+                *out = if v.is_finite() && v.abs() >= 1e-30 {
+                    v
+                } else {
+                    0.0
+                };
+            }
+        }
+
         let f = self.rates.steps * fa;
         let m = &mut self.meters;
         for i in 0..n {
@@ -416,19 +434,12 @@ impl Engine {
                 *pa = p_mean + (*pa - p_mean) * self.power_coeff;
                 m.max_power_1s = m.max_power_1s.max(*pa);
 
-                let v = self.dc[ch].process(y[ch][i] as f64);
-                let (v, gain) = self.ceiling[ch].process(v, self.ceiling_lin);
+                let gain = gains[ch][i];
                 if gain < ENGAGED_GAIN {
                     ceiling_engaged = true;
                     let db = 20.0 * gain.log10();
                     m.ceiling_min_db = m.ceiling_min_db.min(db);
                 }
-                let v = v as f32;
-                buffers[ch][start + i] = if v.is_finite() && v.abs() >= 1e-30 {
-                    v
-                } else {
-                    0.0
-                };
             }
             m.samples += f as u64;
             m.host_samples += 1;

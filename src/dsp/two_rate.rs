@@ -427,19 +427,22 @@ impl ChannelRun<'_> {
             let m = a + j as u64;
             *o = c.cold_out[(m.wrapping_sub(r.round_trip) & MASK) as usize];
         }
+        // Meters: index j is the network's value at coarse sample a + j − LA, measured unless
+        // it already was (before `metered`, by the full path before a hand-back).
         let weight = r.steps as f64;
+        let j0 = c
+            .metered
+            .saturating_add(LA as i64)
+            .saturating_sub(a as i64)
+            .clamp(0, done as i64) as usize;
         for i in 0..calm_hosts {
             let h = &mut meas[((a - m0) / 2) as usize + i];
-            for j in 2 * i..2 * i + 2 {
-                if (a + j as u64) as i64 - (LA as i64) < c.metered {
-                    continue;
-                }
+            for j in (2 * i).max(j0)..2 * i + 2 {
                 let v = v_load[j];
                 h.add(weight, v, i_out[j], i_load[j]);
-                let v2 = c.v2[((a + j as u64) & MASK) as usize];
-                h.peak_v_int = h.peak_v_int.max(v2.abs() as f64);
-                h.overload |= k.receiver_on && v.abs() > k.receiver_peak;
+                h.peak_v_int = h.peak_v_int.max(demand[j].abs() as f64);
             }
+            h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
         }
         if done > 0 {
             c.metered = c.metered.max((a + done as u64) as i64 - LA as i64);

@@ -185,7 +185,7 @@ pub fn music(path: &str) {
         let mut m = None;
         for _ in 0..3 {
             let (mut l, mut r) = (l.clone(), r.clone());
-            e.reset();
+            e.set_fast_path(fast);
             e.take_meters();
             let t = Instant::now();
             for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
@@ -195,12 +195,16 @@ pub fn music(path: &str) {
             m = Some(e.take_meters());
         }
         let m = m.expect("three runs");
+        let (takeovers, steps) = e.full_path_use();
         println!(
-            "{:<22} {:>8.1} ns/frame, rails {:.2} %, limit {:.2} %",
+            "{:<16} {:>7.1} ns/frame, rails {:.2} %, limit {:.2} %, full path {:.1} % of the \
+             time ({} takeovers)",
             if fast { "two rates" } else { "full path alone" },
             best * 1e9 / n as f64,
             100.0 * m.rail_clips as f64 / m.host_samples as f64,
-            100.0 * m.current_limits as f64 / m.host_samples as f64
+            100.0 * m.current_limits as f64 / m.host_samples as f64,
+            100.0 * steps as f64 / (2 * 2 * n) as f64,
+            takeovers
         );
     }
 }

@@ -155,6 +155,14 @@ impl Engine {
         self.reset();
     }
 
+    /// How often the full path took over since the last reset, summed over the active path's
+    /// channels, and the coarse steps it ran (each host sample is two): for the benchmarks.
+    pub fn full_path_use(&self) -> (u64, u64) {
+        self.active.channels.iter().fold((0, 0), |(n, s), c| {
+            (n + c.rates.takeovers, s + c.rates.full_steps)
+        })
+    }
+
     /// Delay from input to output in host samples: the oversampler's round trip plus the
     /// ceiling's look-ahead.
     pub fn latency_samples(&self) -> usize {
@@ -339,7 +347,6 @@ impl Engine {
                 self.u2[ch][((t2 + i as u64) as usize) & (RING - 1)] = v;
             }
         }
-        let sub_block_ends = (self.sub_pos + n) % SUB_BLOCK == 0;
         let mut meas = [[HostMeasure::default(); MAX_BLOCK]; 2];
         run_path::<FMA>(
             &mut self.active,
@@ -353,7 +360,6 @@ impl Engine {
             &mut sc.out,
             &mut meas,
             &mut sc.full,
-            sub_block_ends,
         );
         if let Some((p, t)) = &mut self.incoming {
             let mut ignored = [[HostMeasure::default(); MAX_BLOCK]; 2];
@@ -370,7 +376,6 @@ impl Engine {
                 &mut sc.out_b,
                 &mut ignored,
                 &mut sc.full,
-                sub_block_ends,
             );
             for i in 0..n {
                 *t = (*t + self.fade_step).min(1.0);
@@ -492,7 +497,6 @@ fn run_path<const FMA: bool>(
     out: &mut [[f32; 2 * MAX_BLOCK]; 2],
     meas: &mut [[HostMeasure; MAX_BLOCK]; 2],
     full: &mut FullScratch,
-    sub_block_ends: bool,
 ) {
     let Path {
         coeffs: k,
@@ -527,7 +531,6 @@ fn run_path<const FMA: bool>(
             &mut out[ch][..len],
             &mut meas[ch][..len.div_ceil(rates.per_host)],
             full,
-            sub_block_ends,
         );
     }
 }
@@ -615,13 +618,20 @@ mod tests {
             for b in y.chunks_mut(100) {
                 e.process(&mut [b]);
             }
-            (y, e.take_meters())
+            (y, e.take_meters(), e.full_path_use().0)
         };
-        let (full, m) = render(false);
+        let (full, m, _) = render(false);
         assert!(m.current_limits > 0, "{m:?}");
-        let (fast, mf) = render(true);
-        // The meters count every value of the network once across the switches.
-        assert!((mf.v_rms() / m.v_rms() - 1.0).abs() < 1e-4, "{mf:?} {m:?}");
+        let (fast, mf, takeovers) = render(true);
+        // Back and forth within each loud half-cycle (the current leaves its knee between
+        // the peaks), and at each change of level.
+        assert!(takeovers > 400, "{takeovers}");
+        // The meters count every value of the network once across the switches. (They still
+        // differ a little: the fast path's value at a coarse instant stands for the internal
+        // samples before it, so each switch moves the edge of the sum by part of a coarse
+        // sample. The signal switches about 900 times here: v_rms 1.8e-4 apart. One value
+        // counted twice or missed per switch would be about thirty times as much.)
+        assert!((mf.v_rms() / m.v_rms() - 1.0).abs() < 1e-3, "{mf:?} {m:?}");
         assert!((mf.power() / m.power() - 1.0).abs() < 1e-3, "{mf:?} {m:?}");
         assert!((mf.mean_v() - m.mean_v()).abs() < 5e-5, "{mf:?} {m:?}");
         assert!((mf.peak_i / m.peak_i - 1.0).abs() < 1e-3, "{mf:?} {m:?}");

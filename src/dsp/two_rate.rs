@@ -26,8 +26,8 @@
 //!   state at that time, its interpolator replayed over the last coarse samples. Until its
 //!   decimator has filled with its own samples, the output keeps coming from the fast path's
 //!   delay line, which already holds those samples.
-//! - **back to the fast path** at a sub-block boundary, after [`CALM_STEPS`] calm coarse
-//!   samples: the fast network takes the full one's state from the round trip's length ago and
+//! - **back to the fast path** at the first host sample after [`Rates::calm_steps`] calm
+//!   coarse samples: the fast network takes the full one's state from the round trip's length ago and
 //!   catches up over the delay line, so the output continues from the delay line at once.
 //!
 //! Every decision depends only on the signal up to the sample it is taken at, so the result
@@ -47,8 +47,6 @@ const MASK: u64 = RING as u64 - 1;
 /// signal of the audio band may peak above them by up to 1/cos(π·20/96) = 1.27 (a 20 kHz sine
 /// at 96 kHz).
 pub const MARGIN: f64 = 1.3;
-/// Calm coarse samples the full path waits for before handing back (two sub-blocks).
-pub const CALM_STEPS: u32 = 64;
 /// Coarse samples the full path's interpolator is replayed over when it takes over: more than
 /// its histories hold.
 const REPLAY: usize = 32;
@@ -74,6 +72,12 @@ pub struct Rates {
     /// input are the first it checks), and such that the full path starts from a state the
     /// fast one holds (it keeps them at whole host samples).
     pub takeover: u64,
+    /// Calm coarse samples in a row the full path waits for before it hands back: the stretch
+    /// the fast path then takes over (a round trip and an interpolator's window), so that the
+    /// full path's state at its start exists and the full path saw all of it calm. Each
+    /// takeover costs at least this long on the full path: on music most takeovers are that
+    /// short (one per bass peak near a knee), so it sets the full path's share.
+    pub calm_steps: u32,
     /// False to run the full path always (for comparing the two in tests).
     pub allow_fast: bool,
 }
@@ -91,6 +95,7 @@ impl Rates {
             up_latency,
             round_trip,
             takeover: LOOKAHEAD as u64 + (up_latency + LOOKAHEAD as u64 + 1) % 2,
+            calm_steps: (round_trip + TAPS as u64) as u32,
             allow_fast: true,
         }
     }
@@ -132,6 +137,9 @@ pub struct TwoRate {
     v2: [f32; RING],
     cold_out: [f32; RING],
     noise: NoiseSource,
+    /// How often the full path took over, and the coarse steps it ran (for the benchmarks).
+    pub takeovers: u64,
+    pub full_steps: u64,
 }
 
 impl TwoRate {
@@ -147,6 +155,8 @@ impl TwoRate {
             v2: [0.0; RING],
             cold_out: [0.0; RING],
             noise: NoiseSource::new(seed),
+            takeovers: 0,
+            full_steps: 0,
         }
     }
 }
@@ -230,7 +240,6 @@ pub struct ChannelRun<'a> {
 impl ChannelRun<'_> {
     /// Runs coarse steps `m0 .. m0 + out.len()` of channel `ch` with `c`, the output per coarse
     /// step into `out` and (when `measure`) what happened per host sample into `meas`.
-    /// `sub_block_ends` says that the host sample after this run starts a sub-block.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn run<const FMA: bool>(
@@ -242,18 +251,37 @@ impl ChannelRun<'_> {
         out: &mut [f32],
         meas: &mut [HostMeasure],
         sc: &mut FullScratch,
-        sub_block_ends: bool,
     ) {
         let end = m0 + out.len() as u64;
         let mut m = m0;
+        // Output is delivered up to (not including) this step.
+        let mut delivered = m0;
         while m < end {
             if c.hot {
-                self.full::<FMA>(net, noise, c, m, end, m0, out, meas, sc);
-                m = end;
+                // The full path runs up to the first host sample at which it has seen enough
+                // calm to hand back (or to the end of the run), and tries there.
+                let two = self.rates.two_rates();
+                let wait = u64::from(self.rates.calm_steps.saturating_sub(c.calm)).max(1);
+                let b = if two {
+                    (m + wait).next_multiple_of(2).min(end)
+                } else {
+                    end
+                };
+                self.full::<FMA>(net, noise, c, m, b, delivered, m0, out, meas, sc);
+                m = b;
+                delivered = b;
+                if two && c.calm >= self.rates.calm_steps {
+                    // (b > m0: even a run that starts in the past ends past its takeover.)
+                    let last = ((b - m0) / 2 - 1) as usize;
+                    if !self.leave_full(c, b, &mut meas[last]) {
+                        c.calm = 0;
+                    }
+                }
             } else {
                 match self.fast::<FMA>(c, m, end, m0, out, meas) {
                     None => m = end,
                     Some(h) => {
+                        delivered = h;
                         // The host sample starting at coarse step h came near a knee: the
                         // full path takes over from it, and delivers from a few coarse
                         // samples before it (the fast network runs LOOKAHEAD behind its
@@ -273,15 +301,12 @@ impl ChannelRun<'_> {
                         self.b_down.reset_channel(self.ch);
                         c.hot = true;
                         c.calm = 0;
+                        c.takeovers += 1;
                         c.valid_from = start + self.rates.round_trip;
                         m = start;
                     }
                 }
             }
-        }
-        if sub_block_ends && c.hot && c.calm >= CALM_STEPS && self.rates.two_rates() {
-            let last = meas.len() - 1;
-            self.leave_full(c, end, &mut meas[last]);
         }
     }
 
@@ -454,8 +479,9 @@ impl ChannelRun<'_> {
         }
     }
 
-    /// The full path over coarse steps `a .. b` (`a` may be one step before `m0`, whose
-    /// output is then already delivered).
+    /// The full path over coarse steps `a .. b`, delivering from step `from` on (after a
+    /// takeover it restarts a few steps in the past, whose output is already delivered);
+    /// `m0` is the run's first step.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn full<const FMA: bool>(
@@ -465,6 +491,7 @@ impl ChannelRun<'_> {
         c: &mut TwoRate,
         a: u64,
         b: u64,
+        from: u64,
         m0: u64,
         out: &mut [f32],
         meas: &mut [HostMeasure],
@@ -475,6 +502,7 @@ impl ChannelRun<'_> {
         let s = r.steps;
         let n = (b.wrapping_sub(a)) as usize;
         let len = n * s;
+        c.full_steps += n as u64;
         let mut x = [0.0f32; MAX_COARSE_RUN];
         for (i, v) in x[..n].iter_mut().enumerate() {
             *v = self.u2[(a.wrapping_add(i as u64) & MASK) as usize];
@@ -553,7 +581,7 @@ impl ChannelRun<'_> {
                 near |= k.receiver_on && sc.v_load[q].abs() > k.calm_receiver;
             }
             c.calm = if near { 0 } else { c.calm.saturating_add(1) };
-            if m < m0 || m >= b {
+            if m < from || m >= b {
                 continue;
             }
             out[(m - m0) as usize] = if m < c.valid_from {
@@ -599,7 +627,8 @@ impl ChannelRun<'_> {
     /// Hands back to the fast path at coarse step `mp` if the stretch it must take over is
     /// calm: its network from the full one's state a round trip ago, caught up over the delay
     /// line. Leaves the full path running otherwise.
-    fn leave_full(&self, c: &mut TwoRate, mp: u64, meas: &mut HostMeasure) {
+    /// True when it handed back.
+    fn leave_full(&self, c: &mut TwoRate, mp: u64, meas: &mut HostMeasure) -> bool {
         let r = self.rates;
         let first = mp.wrapping_sub(r.round_trip);
         let lo = first.wrapping_sub((TAPS - LOOKAHEAD - 1) as u64);
@@ -610,7 +639,7 @@ impl ChannelRun<'_> {
         let (calm_pos, calm_neg) = self.k.calm_rails;
         let n = mp.wrapping_sub(lo) as usize;
         if demand[..n].iter().any(|&d| d > calm_pos || d < -calm_neg) {
-            return;
+            return false;
         }
         let mut coarse = c.hot_states[(first.wrapping_sub(1) & MASK) as usize];
         let last = mp.wrapping_sub(LOOKAHEAD as u64);
@@ -622,7 +651,7 @@ impl ChannelRun<'_> {
         while t != last {
             let (o, near) = self.fast_network(c, &mut coarse, t);
             if near {
-                return;
+                return false;
             }
             if t as i64 >= c.metered {
                 h.add(weight, o.v_load, o.i_out, o.i_load);
@@ -634,5 +663,6 @@ impl ChannelRun<'_> {
         c.metered = c.metered.max(last as i64);
         c.coarse = coarse;
         c.hot = false;
+        true
     }
 }

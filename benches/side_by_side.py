@@ -9,6 +9,9 @@ and Outpath with its factory defaults (a headphone out into 300 Ω headphones).
 
 Build first:  cargo xtask bundle outpath --release
 Run:          .venv/bin/python benches/side_by_side.py [--runs 7] [--seconds 60] [--json out.json]
+The engine alone on the same audio:
+              .venv/bin/python benches/side_by_side.py --write-audio /tmp/sbs.wav
+              cargo bench --bench engine -- music /tmp/sbs.wav
 """
 
 import argparse
@@ -100,7 +103,17 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument(
+        "--write-audio",
+        metavar="WAV",
+        help="only write the test audio to this file (32-bit float), for "
+        "`cargo bench --bench engine -- music WAV`",
+    )
     args = ap.parse_args()
+    if args.write_audio:
+        with pedalboard.io.AudioFile(args.write_audio, "w", SR, 2, bit_depth=32) as f:
+            f.write(test_audio(args.seconds))
+        return
     if not Path(args.vst3).is_dir():
         raise SystemExit(f"no VST3 bundle at {args.vst3}: build it with `cargo xtask bundle outpath --release`")
 

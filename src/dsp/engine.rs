@@ -631,7 +631,7 @@ mod tests {
         // samples before it, so each switch moves the edge of the sum by part of a coarse
         // sample. The signal switches about 900 times here: v_rms 1.8e-4 apart. One value
         // counted twice or missed per switch would be about thirty times as much.)
-        assert!((mf.v_rms() / m.v_rms() - 1.0).abs() < 1e-3, "{mf:?} {m:?}");
+        assert!((mf.v_rms() / m.v_rms() - 1.0).abs() < 5e-4, "{mf:?} {m:?}");
         assert!((mf.power() / m.power() - 1.0).abs() < 1e-3, "{mf:?} {m:?}");
         assert!((mf.mean_v() - m.mean_v()).abs() < 5e-5, "{mf:?} {m:?}");
         assert!((mf.peak_i / m.peak_i - 1.0).abs() < 1e-3, "{mf:?} {m:?}");

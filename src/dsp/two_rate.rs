@@ -74,7 +74,8 @@ pub struct Rates {
     pub takeover: u64,
     /// Calm coarse samples in a row the full path waits for before it hands back: the stretch
     /// the fast path then takes over (a round trip and an interpolator's window), so that the
-    /// full path's state at its start exists and the full path saw all of it calm. Each
+    /// full path's state at its start exists. It must exceed the round trip: a hand-back that
+    /// fails rewrites the fast path's rings, which the full path no longer reads by then. Each
     /// takeover costs at least this long on the full path: on music most takeovers are that
     /// short (one per bass peak near a knee), so it sets the full path's share.
     pub calm_steps: u32,
@@ -239,7 +240,7 @@ pub struct ChannelRun<'a> {
 
 impl ChannelRun<'_> {
     /// Runs coarse steps `m0 .. m0 + out.len()` of channel `ch` with `c`, the output per coarse
-    /// step into `out` and (when `measure`) what happened per host sample into `meas`.
+    /// step into `out` and what happened per host sample into `meas`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn run<const FMA: bool>(
@@ -271,6 +272,7 @@ impl ChannelRun<'_> {
                 m = b;
                 delivered = b;
                 if two && c.calm >= self.rates.calm_steps {
+                    debug_assert!(b >= c.valid_from, "the full path still reads cold_out");
                     // (b > m0: even a run that starts in the past ends past its takeover.)
                     let last = ((b - m0) / 2 - 1) as usize;
                     if !self.leave_full(c, b, &mut meas[last]) {

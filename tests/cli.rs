@@ -175,14 +175,18 @@ fn render_equals_the_plugin() {
         let cli = read_output(&out);
         let plugin = through_plugin(&x, &scenario_values(sets, *source, *load));
         // The plugin holds parameters as 32-bit floats through normalised values; the command
-        // line uses the exact values. The difference this makes stays far below −100 dBFS.
+        // line uses the exact values. The difference this makes stays far below −100 dBFS,
+        // except that it may move a switch between the engine's fast and full paths by a
+        // sample: on the right channel's full-band white noise near the rails' knee the two
+        // paths differ by up to 6e-5 (its content between 20 and 24 kHz, where the fast path's
+        // interpolators are not designed to be exact), so the bound is 1e-4 (−80 dBFS).
         for c in 0..2 {
             let worst = cli[c]
                 .iter()
                 .zip(&plugin[c])
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
-            assert!(worst < 1e-5, "case {i} channel {c}: differs by {worst}");
+            assert!(worst < 1e-4, "case {i} channel {c}: differs by {worst}");
             assert!(cli[c].iter().any(|v| v.abs() > 1e-3), "case {i}: silent");
         }
     }

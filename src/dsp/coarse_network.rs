@@ -214,22 +214,29 @@ impl CoarsePair {
         u: &[f64; PAIR_INPUTS],
     ) -> PairOutput {
         let mac = |w: f64, z: f64, a: f64| if FMA { w.mul_add(z, a) } else { a + w * z };
-        let h = state.histories();
-        // Two sums, so that two chains of multiply-adds overlap: histories and inputs apart.
-        let mut acc_h = [0.0; PAIR_ROWS];
-        let mut acc_u = [0.0; PAIR_ROWS];
-        for (c, &z) in h.iter().enumerate() {
-            for (a, &w) in acc_h.iter_mut().zip(&self.cols[c]) {
+        // The inputs do not wait for the histories: their columns in four sums of three or
+        // fewer multiply-adds, added first. What waits from one host sample to the next is
+        // then the histories' part, in two sums of three.
+        let mut s = [[0.0; PAIR_ROWS]; 4];
+        for (c, &z) in u.iter().enumerate() {
+            for (a, &w) in s[c % 4].iter_mut().zip(&self.cols[HISTORIES + c]) {
                 *a = mac(w, z, *a);
             }
         }
-        for (c, &z) in u.iter().enumerate() {
-            for (a, &w) in acc_u.iter_mut().zip(&self.cols[HISTORIES + c]) {
+        let mut lo = [0.0; PAIR_ROWS];
+        for (r, a) in lo.iter_mut().enumerate() {
+            *a = (s[0][r] + s[1][r]) + (s[2][r] + s[3][r]);
+        }
+        let h = state.histories();
+        let mut hi = [0.0; PAIR_ROWS];
+        for (c, &z) in h.iter().enumerate() {
+            let acc = if c < HISTORIES / 2 { &mut lo } else { &mut hi };
+            for (a, &w) in acc.iter_mut().zip(&self.cols[c]) {
                 *a = mac(w, z, *a);
             }
         }
         let mut y = [0.0; PAIR_ROWS];
-        for ((y, a), b) in y.iter_mut().zip(&acc_h).zip(&acc_u) {
+        for ((y, a), b) in y.iter_mut().zip(&lo).zip(&hi) {
             *y = a + b;
         }
         let mut next = [0.0; HISTORIES];

@@ -7,7 +7,7 @@ use super::network::{NetworkCoeffs, NetworkState};
 use super::network_block::NetworkBlock;
 use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
 use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
-use super::two_rate::{Rates, TwoRate, MARGIN};
+use super::two_rate::{Rates, TwoRate, SAFETY};
 use crate::model::acoustics::spl_at_one_volt;
 use crate::model::network::Network;
 use crate::model::settings::{BALANCED_HUM_REJECTION_DB, OFF_DBU};
@@ -46,8 +46,11 @@ pub struct PathCoeffs {
     pub receiver: KneeLimiter,
     /// Peak input the receiver is rated for, V.
     pub receiver_peak: f64,
-    /// Below these the fast path may run: the rails' knees (positive, negative), the current
-    /// limit's knee and the receiver's, each divided by [`MARGIN`].
+    /// Below these the fast path may run: the rails' knees (positive, negative), less what
+    /// the full path's noise may add at one internal sample (six standard deviations), the
+    /// current limit's knee and the receiver's, each divided by [`SAFETY`]. The fast path
+    /// compares them with its bound between samples (see [`two_rate`](super::two_rate)), the
+    /// full path with its values.
     pub calm_rails: (f32, f32),
     pub calm_current: f64,
     pub calm_receiver: f64,
@@ -132,9 +135,12 @@ impl PathCoeffs {
             receiver_on: s.load.is_receiver(),
             receiver,
             receiver_peak,
-            calm_rails: ((knee_pos / MARGIN) as f32, (knee_neg / MARGIN) as f32),
-            calm_current: net_k.limit_knee() / MARGIN,
-            calm_receiver: receiver.knee_at() / MARGIN,
+            calm_rails: (
+                (knee_pos / SAFETY - 6.0 * noise_sigma).max(0.0) as f32,
+                (knee_neg / SAFETY - 6.0 * noise_sigma).max(0.0) as f32,
+            ),
+            calm_current: net_k.limit_knee() / SAFETY,
+            calm_receiver: receiver.knee_at() / SAFETY,
             out_scale,
         }
     }

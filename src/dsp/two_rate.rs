@@ -11,9 +11,12 @@
 //! [`CoarseNetwork`](super::coarse_network::CoarseNetwork), whose state is the full solver's
 //! state at every coarse instant, and adds hum and the receiver at the coarse rate. Its output
 //! waits in a delay line as long as the later stages' round trip, so that both paths deliver a
-//! coarse sample at the same step. While every nonlinearity stays below its knee divided by
-//! [`MARGIN`] the curves are straight or nearly so and the two paths agree to the interpolation
-//! error (measured: within 8e-7 of full scale, switching back and forth, colour and hum on).
+//! coarse sample at the same step. Every curve is straight below its knee, so while no value
+//! at the internal rate reaches a knee the two paths agree to the interpolation error
+//! (measured: within 8e-7 of full scale, switching back and forth, colour and hum on). The fast
+//! path sees only every fourth (or so) of those values; it bounds the ones between its samples
+//! from its samples' slope and curvature ([`reach`]), and hands over when the bound comes
+//! within [`SAFETY`] of a knee.
 //! The colour alone bends there. At twice the host rate a harmonic folds into the audio band
 //! only above 76 kHz: never the third, the fifth of tones above 15.2 kHz. At 3 % colour and the
 //! fast path's top level the fifth lies 69 dB below its tone (Soft and Hard; the Tube curve's
@@ -21,8 +24,8 @@
 //! alias above −80 dB of itself — a known limit of this path (see `benches/SPEED.md`).
 //!
 //! Switching, per channel, without a seam:
-//! - **to the full path** at the first host sample where the fast path finds a value beyond its
-//!   calm limit. The full path restarts a little in the past: its network from the fast one's
+//! - **to the full path** at the first host sample where the fast path's bound between samples
+//!   comes near a knee. The full path restarts a little in the past: its network from the fast one's
 //!   state at that time, its interpolator replayed over the last coarse samples. Until its
 //!   decimator has filled with its own samples, the output keeps coming from the fast path's
 //!   delay line, which already holds those samples.
@@ -43,10 +46,12 @@ use super::path::PathCoeffs;
 /// Coarse samples kept in each ring (a power of two).
 pub const RING: usize = 128;
 const MASK: u64 = RING as u64 - 1;
-/// How far below each knee the fast path hands over. Between samples at twice the host rate a
-/// signal of the audio band may peak above them by up to 1/cos(π·20/96) = 1.27 (a 20 kHz sine
-/// at 96 kHz).
-pub const MARGIN: f64 = 1.3;
+/// How far below each knee the bounds must stay (a factor): the bound below misses a peak
+/// between samples by at most 0.6 %, and the full path's interpolator and the colour's
+/// harmonics may add a little.
+pub const SAFETY: f64 = 1.02;
+/// Weight of the second differences in the bound between samples (see [`reach`]).
+pub const CURVATURE: f32 = 0.35;
 /// Coarse samples the full path's interpolator is replayed over when it takes over: more than
 /// its histories hold.
 const REPLAY: usize = 32;
@@ -137,6 +142,10 @@ pub struct TwoRate {
     /// The fast path's stage output (v_int) and its output to the host, by coarse sample.
     v2: [f32; RING],
     cold_out: [f32; RING],
+    /// The fast network's stage current and load voltage (with hum), by coarse sample: the
+    /// history its bound between samples reads.
+    i_hist: [f32; RING],
+    v_hist: [f32; RING],
     noise: NoiseSource,
     /// How often the full path took over, and the coarse steps it ran (for the benchmarks).
     pub takeovers: u64,
@@ -155,10 +164,61 @@ impl TwoRate {
             hot_states: [NetworkState::default(); RING],
             v2: [0.0; RING],
             cold_out: [0.0; RING],
+            i_hist: [0.0; RING],
+            v_hist: [0.0; RING],
             noise: NoiseSource::new(seed),
             takeovers: 0,
             full_steps: 0,
         }
+    }
+}
+
+/// Copies the values of `ring` from time `t` on (wrapping around its end) into `out`.
+#[inline(always)]
+pub fn ring_read<T: Copy>(ring: &[T; RING], t: u64, out: &mut [T]) {
+    let s = (t & MASK) as usize;
+    let (o1, o2) = out.split_at_mut((RING - s).min(out.len()));
+    for (o, &v) in o1.iter_mut().zip(&ring[s..]) {
+        *o = v;
+    }
+    for (o, &v) in o2.iter_mut().zip(ring.iter()) {
+        *o = v;
+    }
+}
+
+/// Writes `src` into `ring` from time `t` on (wrapping around its end).
+#[inline(always)]
+pub fn ring_write<T: Copy>(ring: &mut [T; RING], t: u64, src: &[T]) {
+    let s = (t & MASK) as usize;
+    let (s1, s2) = src.split_at((RING - s).min(src.len()));
+    for (r, &v) in ring[s..].iter_mut().zip(s1) {
+        *r = v;
+    }
+    for (r, &v) in ring.iter_mut().zip(s2) {
+        *r = v;
+    }
+}
+
+/// Marks in `near` each sample of `x` (after its first three, the history) where the signal
+/// these samples come from may leave −`neg` … `pos` between the sample before and this one.
+///
+/// Between samples n − 1 and n the straight line through them misses the signal by
+/// τ(1 − τ)/2 · x″(ξ) ≤ x″/8 (τ the fraction of the period), and the second differences
+/// Δ²x[n] = x[n] − 2x[n−1] + x[n−2] measure x″ per period squared, a period behind:
+///
+///   max over [n−1, n] ≤ max(x[n−1], x[n]) + [`CURVATURE`]·max(|Δ²x[n]|, |Δ²x[n−1]|),
+///
+/// and the minimum likewise. For single tones up to 0.3 cycles per sample a weight of 0.21
+/// suffices; with 0.35, sums of up to seven tones below 0.227 cycles per sample (20 kHz at
+/// 88.2 kHz) at random levels peaked at most 0.6 % above the bound wherever they came within
+/// 70 % of their largest value (`benches/calm_bound.py`). [`SAFETY`] covers that.
+#[inline(always)]
+fn reach(x: &[f32], pos: f32, neg: f32, near: &mut [bool]) {
+    let x = &x[..near.len() + 3];
+    for (nr, w) in near.iter_mut().zip(x.windows(4)) {
+        let (x3, x2, x1, x0) = (w[0], w[1], w[2], w[3]);
+        let d = (x0 - 2.0 * x1 + x2).abs().max((x1 - 2.0 * x2 + x3).abs()) * CURVATURE;
+        *nr |= x0.max(x1) + d > pos || x0.min(x1) - d < -neg;
     }
 }
 
@@ -320,9 +380,7 @@ impl ChannelRun<'_> {
         let k = self.k;
         let n = (b - a) as usize;
         let mut x = [0.0f32; MAX_COARSE_RUN];
-        for (i, v) in x[..n].iter_mut().enumerate() {
-            *v = self.u2[((a + i as u64) & MASK) as usize];
-        }
+        ring_read(self.u2, a, &mut x[..n]);
         k.colour.apply_block(k.drive, &x[..n], &mut demand[..n]);
         let mut z = [0.0f32; MAX_COARSE_RUN];
         c.noise.fill_at(a as u32, &mut z[..n]);
@@ -331,23 +389,16 @@ impl ChannelRun<'_> {
             *d += dc + sigma * z;
         }
         // The rails are a straight line below their knees, and the fast path only delivers
-        // samples whose demand stays below the knees divided by MARGIN: what it lets through is
+        // samples whose demand stays below them between samples too: what it lets through is
         // the demand itself.
-        for (i, &d) in demand[..n].iter().enumerate() {
-            c.v2[((a + i as u64) & MASK) as usize] = d;
-        }
+        ring_write(&mut c.v2, a, &demand[..n]);
     }
 
     /// One step of the fast network for the coarse sample `t` (reading inputs up to
     /// t + LOOKAHEAD): its outputs, with the load voltage including the hum, and the output
     /// to the host into the ring.
     #[inline(always)]
-    fn fast_network(
-        &self,
-        c: &mut TwoRate,
-        coarse: &mut NetworkState,
-        t: u64,
-    ) -> (CoarseOutput, bool) {
+    fn fast_network(&self, c: &mut TwoRate, coarse: &mut NetworkState, t: u64) -> CoarseOutput {
         let k = self.k;
         let newest = t.wrapping_add(LOOKAHEAD as u64);
         let mut window = [0.0; TAPS];
@@ -357,13 +408,13 @@ impl ChannelRun<'_> {
         let mut o = k.coarse.step(coarse, &window);
         c.cold_states[(t & MASK) as usize] = *coarse;
         o.v_load += k.hum_peak * self.hum2[(t & MASK) as usize];
-        let (heard, near) = if k.receiver_on {
-            (k.receiver.apply(o.v_load), o.v_load.abs() > k.calm_receiver)
+        let heard = if k.receiver_on {
+            k.receiver.apply(o.v_load)
         } else {
-            (o.v_load, false)
+            o.v_load
         };
         c.cold_out[(t & MASK) as usize] = (heard * k.out_scale) as f32;
-        (o, near || o.i_out.abs() > k.calm_current)
+        o
     }
 
     /// The fast path over coarse steps `a .. b` (whole host samples). Returns the first host
@@ -389,20 +440,22 @@ impl ChannelRun<'_> {
         let r = self.rates;
         debug_assert!(r.per_host == 2 && a % 2 == 0 && b % 2 == 0);
         let n = (b - a) as usize;
-        let mut demand = [0.0f32; MAX_COARSE_RUN];
-        self.fast_stage(c, a, b, &mut demand);
-        // The stage's output from the oldest input the first pair reads to the newest.
+        // The stage's output from the oldest input the first pair reads to the newest: the
+        // history from the ring, then this run's.
         const BACK: usize = PAIR_INPUTS - 2;
+        let mut stage = [0.0f32; MAX_COARSE_RUN + PAIR_INPUTS];
+        ring_read(&c.v2, a.wrapping_sub(BACK as u64), &mut stage[..BACK]);
+        self.fast_stage(c, a, b, &mut stage[BACK..BACK + n]);
         let mut lin = [0.0f64; MAX_COARSE_RUN + PAIR_INPUTS];
-        for (i, v) in lin[..n + BACK].iter_mut().enumerate() {
-            let t = a.wrapping_sub(BACK as u64).wrapping_add(i as u64);
-            *v = c.v2[(t & MASK) as usize] as f64;
+        for (l, &v) in lin[..n + BACK].iter_mut().zip(&stage[..n + BACK]) {
+            *l = v as f64;
         }
         // The network: index j of these arrays is coarse sample a − LA + j.
         let mut v_load = [0.0f64; MAX_COARSE_RUN];
         let mut i_out = [0.0f64; MAX_COARSE_RUN];
         let mut i_load = [0.0f64; MAX_COARSE_RUN];
         let mut coarse = c.coarse;
+        let first = a.wrapping_sub(LA);
         for p in 0..n / 2 {
             // Newest input: coarse sample a + 2p + 1, at lin[2p + 1 + BACK].
             let mut u = [0.0; PAIR_INPUTS];
@@ -414,35 +467,52 @@ impl ChannelRun<'_> {
             v_load[2 * p..2 * p + 2].copy_from_slice(&o.v_load);
             i_out[2 * p..2 * p + 2].copy_from_slice(&o.i_out);
             i_load[2 * p..2 * p + 2].copy_from_slice(&o.i_load);
-            let t = a.wrapping_sub(LA).wrapping_add(2 * p as u64 + 1);
+            let t = first.wrapping_add(2 * p as u64 + 1);
             c.cold_states[(t & MASK) as usize] = coarse;
         }
         c.coarse = coarse;
         // Hum, receiver, listen scale.
-        let first = a.wrapping_sub(LA);
-        let mut near = [false; MAX_COARSE_RUN];
-        for j in 0..n {
-            let t = first.wrapping_add(j as u64);
-            let v = v_load[j] + k.hum_peak * self.hum2[(t & MASK) as usize];
-            v_load[j] = v;
-            near[j] = i_out[j].abs() > k.calm_current;
+        let mut hum = [0.0f64; MAX_COARSE_RUN];
+        ring_read(self.hum2, first, &mut hum[..n]);
+        for (v, &h) in v_load[..n].iter_mut().zip(&hum[..n]) {
+            *v += k.hum_peak * h;
         }
+        let mut heard = [0.0f32; MAX_COARSE_RUN];
         if k.receiver_on {
-            for j in 0..n {
-                let t = first.wrapping_add(j as u64);
-                let v = v_load[j];
-                near[j] |= v.abs() > k.calm_receiver;
-                c.cold_out[(t & MASK) as usize] = (k.receiver.apply(v) * k.out_scale) as f32;
+            for (o, &v) in heard[..n].iter_mut().zip(&v_load[..n]) {
+                *o = (k.receiver.apply(v) * k.out_scale) as f32;
             }
         } else {
-            for j in 0..n {
-                let t = first.wrapping_add(j as u64);
-                c.cold_out[(t & MASK) as usize] = (v_load[j] * k.out_scale) as f32;
+            for (o, &v) in heard[..n].iter_mut().zip(&v_load[..n]) {
+                *o = (v * k.out_scale) as f32;
             }
         }
+        ring_write(&mut c.cold_out, first, &heard[..n]);
+        // The bounds between samples, each signal with its last three values before the run.
+        let mut near = [false; MAX_COARSE_RUN];
         let (calm_pos, calm_neg) = k.calm_rails;
-        for (nr, &d) in near[..n].iter_mut().zip(&demand[..n]) {
-            *nr |= d > calm_pos || d < -calm_neg;
+        reach(
+            &stage[BACK - 3..BACK + n],
+            calm_pos,
+            calm_neg,
+            &mut near[..n],
+        );
+        let mut x = [0.0f32; MAX_COARSE_RUN + 3];
+        ring_read(&c.i_hist, first.wrapping_sub(3), &mut x[..3]);
+        for (x, &i) in x[3..n + 3].iter_mut().zip(&i_out[..n]) {
+            *x = i as f32;
+        }
+        ring_write(&mut c.i_hist, first, &x[3..n + 3]);
+        let calm = k.calm_current as f32;
+        reach(&x[..n + 3], calm, calm, &mut near[..n]);
+        if k.receiver_on {
+            ring_read(&c.v_hist, first.wrapping_sub(3), &mut x[..3]);
+            for (x, &v) in x[3..n + 3].iter_mut().zip(&v_load[..n]) {
+                *x = v as f32;
+            }
+            ring_write(&mut c.v_hist, first, &x[3..n + 3]);
+            let calm = k.calm_receiver as f32;
+            reach(&x[..n + 3], calm, calm, &mut near[..n]);
         }
         // The first host sample with anything near a knee ends the run.
         let hosts = n / 2;
@@ -450,10 +520,12 @@ impl ChannelRun<'_> {
             .find(|&i| near[2 * i] | near[2 * i + 1])
             .unwrap_or(hosts);
         let done = 2 * calm_hosts;
-        for (j, o) in out[(a - m0) as usize..][..done].iter_mut().enumerate() {
-            let m = a + j as u64;
-            *o = c.cold_out[(m.wrapping_sub(r.round_trip) & MASK) as usize];
-        }
+        let o0 = (a - m0) as usize;
+        ring_read(
+            &c.cold_out,
+            a.wrapping_sub(r.round_trip),
+            &mut out[o0..o0 + done],
+        );
         // Meters: index j is the network's value at coarse sample a + j − LA, measured unless
         // it already was (before `metered`, by the full path before a hand-back).
         let weight = r.steps as f64;
@@ -462,14 +534,30 @@ impl ChannelRun<'_> {
             .saturating_add(LA as i64)
             .saturating_sub(a as i64)
             .clamp(0, done as i64) as usize;
-        for i in 0..calm_hosts {
-            let h = &mut meas[((a - m0) / 2) as usize + i];
-            for j in (2 * i).max(j0)..2 * i + 2 {
-                let v = v_load[j];
-                h.add(weight, v, i_out[j], i_load[j]);
-                h.peak_v_int = h.peak_v_int.max(demand[j].abs() as f64);
+        let meas = &mut meas[o0 / 2..o0 / 2 + calm_hosts];
+        if j0 == 0 {
+            // Both values of every host sample, summed before they are weighted.
+            for (i, h) in meas.iter_mut().enumerate() {
+                let (v0, v1) = (v_load[2 * i], v_load[2 * i + 1]);
+                let (c0, c1) = (i_out[2 * i], i_out[2 * i + 1]);
+                h.sum_v += weight * (v0 + v1);
+                h.sum_v2 += weight * (v0 * v0 + v1 * v1);
+                h.sum_i2 += weight * (c0 * c0 + c1 * c1);
+                h.sum_p += weight * (v0 * i_load[2 * i] + v1 * i_load[2 * i + 1]);
+                h.peak_v = h.peak_v.max(v0.abs().max(v1.abs()));
+                h.peak_i = h.peak_i.max(c0.abs().max(c1.abs()));
+                let d = stage[BACK + 2 * i].abs().max(stage[BACK + 2 * i + 1].abs());
+                h.peak_v_int = h.peak_v_int.max(d as f64);
+                h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
             }
-            h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
+        } else {
+            for (i, h) in meas.iter_mut().enumerate() {
+                for j in (2 * i).max(j0)..2 * i + 2 {
+                    h.add(weight, v_load[j], i_out[j], i_load[j]);
+                    h.peak_v_int = h.peak_v_int.max(stage[BACK + j].abs() as f64);
+                }
+                h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
+            }
         }
         if done > 0 {
             c.metered = c.metered.max((a + done as u64) as i64 - LA as i64);
@@ -638,9 +726,12 @@ impl ChannelRun<'_> {
         // attempt leaves nothing to undo.)
         let mut demand = [0.0f32; MAX_COARSE_RUN];
         self.fast_stage(c, lo, mp, &mut demand);
-        let (calm_pos, calm_neg) = self.k.calm_rails;
+        let k = self.k;
         let n = mp.wrapping_sub(lo) as usize;
-        if demand[..n].iter().any(|&d| d > calm_pos || d < -calm_neg) {
+        let mut near = [false; RING];
+        let (calm_pos, calm_neg) = k.calm_rails;
+        reach(&demand[..n], calm_pos, calm_neg, &mut near[..n - 3]);
+        if near[..n - 3].iter().any(|&b| b) {
             return false;
         }
         let mut coarse = c.hot_states[(first.wrapping_sub(1) & MASK) as usize];
@@ -649,17 +740,36 @@ impl ChannelRun<'_> {
         // the fast one runs LOOKAHEAD behind) are measured here, with the last host sample.
         let mut h = *meas;
         let weight = r.steps as f64;
-        let mut t = first;
-        while t != last {
-            let (o, near) = self.fast_network(c, &mut coarse, t);
-            if near {
-                return false;
-            }
+        // The stage current and load voltage for the bounds, the first value standing for the
+        // history (the full path has checked the values there at its own rate).
+        let mut i_x = [0.0f32; RING + 3];
+        let mut v_x = [0.0f32; RING + 3];
+        let len = last.wrapping_sub(first) as usize;
+        for j in 0..len {
+            let t = first.wrapping_add(j as u64);
+            let o = self.fast_network(c, &mut coarse, t);
+            (i_x[j + 3], v_x[j + 3]) = (o.i_out as f32, o.v_load as f32);
+            c.i_hist[(t & MASK) as usize] = i_x[j + 3];
+            c.v_hist[(t & MASK) as usize] = v_x[j + 3];
             if t as i64 >= c.metered {
                 h.add(weight, o.v_load, o.i_out, o.i_load);
                 h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
             }
-            t = t.wrapping_add(1);
+        }
+        if len == 0 {
+            return false;
+        }
+        for i in 0..3 {
+            (i_x[i], v_x[i]) = (i_x[3], v_x[3]);
+        }
+        let calm = k.calm_current as f32;
+        reach(&i_x, calm, calm, &mut near[..len]);
+        if k.receiver_on {
+            let calm = k.calm_receiver as f32;
+            reach(&v_x, calm, calm, &mut near[..len]);
+        }
+        if near[..len].iter().any(|&b| b) {
+            return false;
         }
         *meas = h;
         c.metered = c.metered.max(last as i64);

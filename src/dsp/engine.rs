@@ -8,7 +8,9 @@
 //! the internal rate (×F) otherwise ([`two_rate`](super::two_rate)).
 //! Settings may change at any time; continuous values glide ([`smoothing`](super::smoothing))
 //! and are turned into coefficients every [`SUB_BLOCK`] host samples, counted from the start
-//! of processing so that the result does not depend on how the host cuts its blocks.
+//! of processing so that the result does not depend on how the host cuts its blocks. While
+//! nothing moves, blocks run [`STEADY_BLOCK`] host samples (the update half-way would change
+//! nothing).
 
 use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
@@ -22,8 +24,12 @@ use super::two_rate::{ring_write, ChannelRun, FullScratch, HostMeasure, Rates, R
 use crate::model::units::db_to_gain;
 use crate::model::Settings;
 
-/// Host samples between coefficient updates.
+/// Host samples between coefficient updates while settings move.
 pub const SUB_BLOCK: usize = 16;
+/// Host samples in one block while nothing moves (no glide, no crossfade): a block's fixed
+/// costs spread over more samples. Two sub-blocks, the most the stages take at once.
+pub const STEADY_BLOCK: usize = 2 * SUB_BLOCK;
+const _: () = assert!(STEADY_BLOCK == MAX_BLOCK);
 /// Length of a switch crossfade, seconds.
 pub const CROSSFADE_S: f64 = 0.020;
 /// Largest input magnitude taken, full scale = 1 (+60 dBFS): anything beyond is hostile.
@@ -273,6 +279,11 @@ impl Engine {
         }
     }
 
+    /// True while nothing moves: no glide, no crossfade, no coefficients to recompute.
+    fn steady(&self) -> bool {
+        self.settled && !self.dirty && self.incoming.is_none()
+    }
+
     /// Processes `buffers` in place: one slice per channel, all the same length (any, even 0).
     /// No allocation, no locks, no I/O.
     pub fn process(&mut self, buffers: &mut [&mut [f32]]) {
@@ -299,19 +310,26 @@ impl Engine {
         let len = buffers[..nch].iter().map(|b| b.len()).min().unwrap_or(0);
         let mut start = 0;
         while start < len {
-            if self.sub_pos == 0 {
+            // Coefficients at every sub-block while anything moves; at every other one while
+            // nothing does (the denormal flush). Whether anything moves depends only on the
+            // settings given so far, so where blocks end does not depend on the host's cuts.
+            if self.sub_pos % SUB_BLOCK == 0 && (self.sub_pos == 0 || !self.steady()) {
                 self.update();
             }
-            // Blocks end where sub-blocks end, counted from the start of processing, so that
-            // the result does not depend on how the host cuts its buffers.
-            let mut n = (SUB_BLOCK - self.sub_pos).min(len - start);
+            let grid = if self.steady() {
+                STEADY_BLOCK
+            } else {
+                SUB_BLOCK
+            };
+            let end = (self.sub_pos / grid + 1) * grid;
+            let mut n = (end - self.sub_pos).min(len - start);
             if let Some((_, t)) = &self.incoming {
                 // A block ends where a crossfade ends, so that the swap falls between blocks.
                 let left = ((1.0 - t) / self.fade_step).ceil().max(1.0);
                 n = n.min(left as usize);
             }
             self.process_block::<FMA>(buffers, nch, start, n);
-            self.sub_pos = (self.sub_pos + n) % SUB_BLOCK;
+            self.sub_pos = (self.sub_pos + n) % STEADY_BLOCK;
             start += n;
         }
     }

@@ -78,7 +78,7 @@ fn halfband_side_taps(k: usize) -> Vec<f64> {
 }
 
 /// Most host samples processed as one block (the engine's sub-block).
-pub const MAX_BLOCK: usize = 16;
+pub const MAX_BLOCK: usize = 32;
 /// Most internal samples in one block.
 pub const MAX_INTERNAL_BLOCK: usize = MAX_BLOCK * MAX_FACTOR;
 

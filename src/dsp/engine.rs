@@ -9,8 +9,8 @@
 //! Settings may change at any time; continuous values glide ([`smoothing`](super::smoothing))
 //! and are turned into coefficients every [`SUB_BLOCK`] host samples, counted from the start
 //! of processing so that the result does not depend on how the host cuts its blocks. While
-//! nothing moves, blocks run [`STEADY_BLOCK`] host samples (the update half-way would change
-//! nothing).
+//! nothing moves, blocks run [`STEADY_BLOCK`] host samples (the update half-way would only
+//! flush denormals, which the next one does).
 
 use super::ceiling::{Ceiling, ENGAGED_DB};
 use super::filters::{DcBlocker, DC_BLOCK_HZ};
@@ -334,7 +334,7 @@ impl Engine {
         }
     }
 
-    /// Host samples `start .. start + n` (within one sub-block): sanitise, the first ×2 stage,
+    /// Host samples `start .. start + n` (within one block, see [`STEADY_BLOCK`]): sanitise, the first ×2 stage,
     /// the paths channel by channel at twice the host rate or at the internal rate, the way
     /// back down, then the DC blocker and the ceiling.
     #[inline(always)]

@@ -46,9 +46,10 @@ pub struct PathCoeffs {
     pub receiver: KneeLimiter,
     /// Peak input the receiver is rated for, V.
     pub receiver_peak: f64,
-    /// Below these the fast path may run: the rails' knees (positive, negative), less what
-    /// the full path's noise may add at one internal sample (six standard deviations), the
-    /// current limit's knee and the receiver's, each divided by [`SAFETY`]. The fast path
+    /// Below these the fast path may run: the rails' knees (positive, negative) divided by
+    /// [`SAFETY`], less what the full path's noise may add at one internal sample (six
+    /// standard deviations); the current limit's knee and the receiver's divided by
+    /// [`SAFETY`] (the noise there is filtered by the network; not allowed for). The fast path
     /// compares them with its bound between samples (see [`two_rate`](super::two_rate)), the
     /// full path with its values.
     pub calm_rails: (f32, f32),

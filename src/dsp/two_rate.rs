@@ -13,7 +13,9 @@
 //! waits in a delay line as long as the later stages' round trip, so that both paths deliver a
 //! coarse sample at the same step. Every curve is straight below its knee, so while no value
 //! at the internal rate reaches a knee the two paths agree to the interpolation error
-//! (measured: within 8e-7 of full scale, switching back and forth, colour and hum on). The fast
+//! (measured: within 8e-7 of full scale, switching back and forth, colour and hum on, for
+//! signals below 20 kHz; full-band noise up to 24 kHz near a knee: within 6e-5, as the
+//! interpolators are designed for the band below 20 kHz). The fast
 //! path sees only every fourth (or so) of those values; it bounds the ones between its samples
 //! from its samples' slope and curvature ([`reach`]), and hands over when the bound comes
 //! within [`SAFETY`] of a knee.
@@ -211,7 +213,8 @@ pub fn ring_write<T: Copy>(ring: &mut [T; RING], t: u64, src: &[T]) {
 /// and the minimum likewise. For single tones up to 0.3 cycles per sample a weight of 0.21
 /// suffices; with 0.35, sums of up to seven tones below 0.227 cycles per sample (20 kHz at
 /// 88.2 kHz) at random levels peaked at most 0.6 % above the bound wherever they came within
-/// 70 % of their largest value (`benches/calm_bound.py`). [`SAFETY`] covers that.
+/// 70 % of their largest value, 0.8 % below 0.25 cycles per sample and 1.6 % below 0.29 (the
+/// first ×2 stage's transition band) (`benches/calm_bound.py`). [`SAFETY`] covers that.
 #[inline(always)]
 fn reach(x: &[f32], pos: f32, neg: f32, near: &mut [bool]) {
     let x = &x[..near.len() + 3];

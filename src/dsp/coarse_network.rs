@@ -429,14 +429,14 @@ mod tests {
             // The pair covers coarse instants 2n and 2n + 1.
             let mut inputs = [0.0; PAIR_INPUTS];
             for (j, v) in inputs.iter_mut().enumerate() {
-                *v = u(2 * n + 1 + LOOKAHEAD - j + 16);
+                *v = u(2 * n + 1 + LOOKAHEAD + 16 - j);
             }
             let o = pair.run(&mut paired, &inputs);
             let got = [o.v_load, o.i_out, o.i_load];
             for p in 0..2 {
                 let mut w = [0.0; TAPS];
                 for (j, v) in w.iter_mut().enumerate() {
-                    *v = u(2 * n + p + LOOKAHEAD - j + 16);
+                    *v = u(2 * n + p + LOOKAHEAD + 16 - j);
                 }
                 let want = cn.step(&mut serial, &w);
                 for (q, want) in [want.v_load, want.i_out, want.i_load]

@@ -334,9 +334,9 @@ impl Engine {
         }
     }
 
-    /// Host samples `start .. start + n` (within one block, see [`STEADY_BLOCK`]): sanitise, the first ×2 stage,
-    /// the paths channel by channel at twice the host rate or at the internal rate, the way
-    /// back down, then the DC blocker and the ceiling.
+    /// Host samples `start .. start + n` (within one block, see [`STEADY_BLOCK`]): sanitise,
+    /// the first ×2 stage, the paths channel by channel at twice the host rate or at the
+    /// internal rate, the way back down, then the DC blocker and the ceiling.
     #[inline(always)]
     fn process_block<const FMA: bool>(
         &mut self,

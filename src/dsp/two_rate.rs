@@ -225,6 +225,31 @@ fn reach(x: &[f32], pos: f32, neg: f32, near: &mut [bool]) {
     }
 }
 
+/// [`reach`] for a network output: marks in `near` where `values` (coarse samples `t` on) may
+/// pass ±`calm` between samples, the three values before `t` read from `ring` (or, given
+/// `history`, that value three times), and keeps `values` in `ring` for the next run.
+#[inline(always)]
+fn reach_kept(
+    values: &[f64],
+    ring: &mut [f32; RING],
+    t: u64,
+    history: Option<f32>,
+    calm: f32,
+    near: &mut [bool],
+) {
+    let n = values.len();
+    let mut x = [0.0f32; MAX_COARSE_RUN + 3];
+    match history {
+        Some(v) => x[..3].fill(v),
+        None => ring_read(ring, t.wrapping_sub(3), &mut x[..3]),
+    }
+    for (x, &v) in x[3..n + 3].iter_mut().zip(values) {
+        *x = v as f32;
+    }
+    ring_write(ring, t, &x[3..n + 3]);
+    reach(&x[..n + 3], calm, calm, near);
+}
+
 /// What one channel measured during one host sample: sums over the internal samples (the fast
 /// path's coarse samples weighted by the internal samples each stands for), peaks and flags.
 #[derive(Debug, Clone, Copy, Default)]
@@ -500,22 +525,25 @@ impl ChannelRun<'_> {
             calm_neg,
             &mut near[..n],
         );
-        let mut x = [0.0f32; MAX_COARSE_RUN + 3];
-        ring_read(&c.i_hist, first.wrapping_sub(3), &mut x[..3]);
-        for (x, &i) in x[3..n + 3].iter_mut().zip(&i_out[..n]) {
-            *x = i as f32;
-        }
-        ring_write(&mut c.i_hist, first, &x[3..n + 3]);
         let calm = k.calm_current as f32;
-        reach(&x[..n + 3], calm, calm, &mut near[..n]);
+        reach_kept(
+            &i_out[..n],
+            &mut c.i_hist,
+            first,
+            None,
+            calm,
+            &mut near[..n],
+        );
         if k.receiver_on {
-            ring_read(&c.v_hist, first.wrapping_sub(3), &mut x[..3]);
-            for (x, &v) in x[3..n + 3].iter_mut().zip(&v_load[..n]) {
-                *x = v as f32;
-            }
-            ring_write(&mut c.v_hist, first, &x[3..n + 3]);
             let calm = k.calm_receiver as f32;
-            reach(&x[..n + 3], calm, calm, &mut near[..n]);
+            reach_kept(
+                &v_load[..n],
+                &mut c.v_hist,
+                first,
+                None,
+                calm,
+                &mut near[..n],
+            );
         }
         // The first host sample with anything near a knee ends the run.
         let hosts = n / 2;
@@ -529,38 +557,24 @@ impl ChannelRun<'_> {
             a.wrapping_sub(r.round_trip),
             &mut out[o0..o0 + done],
         );
-        // Meters: index j is the network's value at coarse sample a + j − LA, measured unless
-        // it already was (before `metered`, by the full path before a hand-back).
+        // Meters: index j is the network's value at coarse sample a + j − LA. The fast path
+        // always starts where the values were last measured (after a hand-back `leave_full`
+        // has measured up to a − LA), so every value here is new; both values of a host sample
+        // are summed before they are weighted.
+        debug_assert!(c.metered <= a as i64 - LA as i64);
         let weight = r.steps as f64;
-        let j0 = c
-            .metered
-            .saturating_add(LA as i64)
-            .saturating_sub(a as i64)
-            .clamp(0, done as i64) as usize;
-        let meas = &mut meas[o0 / 2..o0 / 2 + calm_hosts];
-        if j0 == 0 {
-            // Both values of every host sample, summed before they are weighted.
-            for (i, h) in meas.iter_mut().enumerate() {
-                let (v0, v1) = (v_load[2 * i], v_load[2 * i + 1]);
-                let (c0, c1) = (i_out[2 * i], i_out[2 * i + 1]);
-                h.sum_v += weight * (v0 + v1);
-                h.sum_v2 += weight * (v0 * v0 + v1 * v1);
-                h.sum_i2 += weight * (c0 * c0 + c1 * c1);
-                h.sum_p += weight * (v0 * i_load[2 * i] + v1 * i_load[2 * i + 1]);
-                h.peak_v = h.peak_v.max(v0.abs().max(v1.abs()));
-                h.peak_i = h.peak_i.max(c0.abs().max(c1.abs()));
-                let d = stage[BACK + 2 * i].abs().max(stage[BACK + 2 * i + 1].abs());
-                h.peak_v_int = h.peak_v_int.max(d as f64);
-                h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
-            }
-        } else {
-            for (i, h) in meas.iter_mut().enumerate() {
-                for j in (2 * i).max(j0)..2 * i + 2 {
-                    h.add(weight, v_load[j], i_out[j], i_load[j]);
-                    h.peak_v_int = h.peak_v_int.max(stage[BACK + j].abs() as f64);
-                }
-                h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
-            }
+        for (i, h) in meas[o0 / 2..o0 / 2 + calm_hosts].iter_mut().enumerate() {
+            let (v0, v1) = (v_load[2 * i], v_load[2 * i + 1]);
+            let (c0, c1) = (i_out[2 * i], i_out[2 * i + 1]);
+            h.sum_v += weight * (v0 + v1);
+            h.sum_v2 += weight * (v0 * v0 + v1 * v1);
+            h.sum_i2 += weight * (c0 * c0 + c1 * c1);
+            h.sum_p += weight * (v0 * i_load[2 * i] + v1 * i_load[2 * i + 1]);
+            h.peak_v = h.peak_v.max(v0.abs().max(v1.abs()));
+            h.peak_i = h.peak_i.max(c0.abs().max(c1.abs()));
+            let d = stage[BACK + 2 * i].abs().max(stage[BACK + 2 * i + 1].abs());
+            h.peak_v_int = h.peak_v_int.max(d as f64);
+            h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
         }
         if done > 0 {
             c.metered = c.metered.max((a + done as u64) as i64 - LA as i64);
@@ -743,17 +757,14 @@ impl ChannelRun<'_> {
         // the fast one runs LOOKAHEAD behind) are measured here, with the last host sample.
         let mut h = *meas;
         let weight = r.steps as f64;
-        // The stage current and load voltage for the bounds, the first value standing for the
-        // history (the full path has checked the values there at its own rate).
-        let mut i_x = [0.0f32; RING + 3];
-        let mut v_x = [0.0f32; RING + 3];
+        // (Shorter than the stage's stretch above, which fits a run.)
+        let mut i_out = [0.0f64; MAX_COARSE_RUN];
+        let mut v_load = [0.0f64; MAX_COARSE_RUN];
         let len = last.wrapping_sub(first) as usize;
         for j in 0..len {
             let t = first.wrapping_add(j as u64);
             let o = self.fast_network(c, &mut coarse, t);
-            (i_x[j + 3], v_x[j + 3]) = (o.i_out as f32, o.v_load as f32);
-            c.i_hist[(t & MASK) as usize] = i_x[j + 3];
-            c.v_hist[(t & MASK) as usize] = v_x[j + 3];
+            (i_out[j], v_load[j]) = (o.i_out, o.v_load);
             if t as i64 >= c.metered {
                 h.add(weight, o.v_load, o.i_out, o.i_load);
                 h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
@@ -762,14 +773,29 @@ impl ChannelRun<'_> {
         if len == 0 {
             return false;
         }
-        for i in 0..3 {
-            (i_x[i], v_x[i]) = (i_x[3], v_x[3]);
-        }
+        // The bounds, the first value standing for the history (the full path has checked the
+        // values there at its own rate).
+        let (i_out, v_load) = (&i_out[..len], &v_load[..len]);
         let calm = k.calm_current as f32;
-        reach(&i_x, calm, calm, &mut near[..len]);
+        let first_i = Some(i_out[0] as f32);
+        reach_kept(i_out, &mut c.i_hist, first, first_i, calm, &mut near[..len]);
         if k.receiver_on {
             let calm = k.calm_receiver as f32;
-            reach(&v_x, calm, calm, &mut near[..len]);
+            let first_v = Some(v_load[0] as f32);
+            reach_kept(
+                v_load,
+                &mut c.v_hist,
+                first,
+                first_v,
+                calm,
+                &mut near[..len],
+            );
+        } else {
+            let mut v = [0.0f32; MAX_COARSE_RUN];
+            for (v, &x) in v.iter_mut().zip(v_load) {
+                *v = x as f32;
+            }
+            ring_write(&mut c.v_hist, first, &v[..len]);
         }
         if near[..len].iter().any(|&b| b) {
             return false;

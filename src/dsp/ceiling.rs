@@ -9,6 +9,8 @@ pub const LOOKAHEAD_S: f64 = 0.000_667;
 pub const RELEASE_S: f64 = 0.080;
 /// The limiter counts as engaged when it takes away more than this, dB.
 pub const ENGAGED_DB: f64 = 0.05;
+/// Samples the delay line moves at once at rest.
+const DELAY_CHUNK: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct Ceiling {
@@ -107,6 +109,40 @@ impl Ceiling {
         (y, gain)
     }
 
+    /// The delay line over `x` in place, as `process` moves it at rest: each output is the
+    /// input `len` − 1 samples before it, clamped to the ceiling as `process` clamps it (at
+    /// rest every delayed sample is below it already).
+    fn delay_block(&mut self, x: &mut [f64], ceiling: f64) {
+        let len = self.len;
+        for chunk in x.chunks_mut(DELAY_CHUNK) {
+            let c = chunk.len();
+            let mut fresh = [0.0f64; DELAY_CHUNK];
+            fresh[..c].copy_from_slice(chunk);
+            // Output i is delay[pos + 1 + i] while that is older than this chunk, then the
+            // chunk's own input i − (len − 1); the ring is read before it is written.
+            let old = c.min(len - 1);
+            let start = (self.pos + 1) % len;
+            let first = old.min(len - start);
+            chunk[..first].copy_from_slice(&self.delay[start..start + first]);
+            chunk[first..old].copy_from_slice(&self.delay[..old - first]);
+            chunk[old..].copy_from_slice(&fresh[..c - old]);
+            for v in chunk.iter_mut() {
+                *v = v.clamp(-ceiling, ceiling);
+            }
+            // Input i goes to delay[pos + i].
+            let keep = c.min(len);
+            let (skip, mut at) = (c - keep, (self.pos + c - keep) % len);
+            for &v in &fresh[skip..c] {
+                self.delay[at] = v;
+                at += 1;
+                if at == len {
+                    at = 0;
+                }
+            }
+            self.pos = (self.pos + c) % len;
+        }
+    }
+
     /// [`process`](Self::process) over a block in place, the gain applied to each sample into
     /// `gains`. While the limiter rests (every sample in its window below the ceiling, every
     /// held gain 1, the release finished) and the block's samples stay below the ceiling, it
@@ -122,6 +158,19 @@ impl Ceiling {
             } else {
                 self.held_sum / len as f64
             };
+            if gain == 1.0 {
+                // A gain of exactly 1 (the running sum exact): the stretch below the ceiling
+                // is the delay line alone, moved in pieces.
+                let quiet = x.iter().position(|v| !(v.abs() <= ceiling));
+                i = quiet.unwrap_or(x.len());
+                self.delay_block(&mut x[..i], ceiling);
+                gains[..i].fill(1.0);
+                self.since_resum += i;
+                if self.since_resum >= 4096 {
+                    // (At most one resum falls in a block: blocks are shorter than 4096.)
+                    self.since_resum -= 4096;
+                }
+            }
             while i < x.len() && x[i].abs() <= ceiling {
                 self.delay[self.pos] = x[i];
                 self.pos += 1;

@@ -202,24 +202,29 @@ impl CoarsePair {
     /// period's newest input).
     #[inline(always)]
     pub fn run(&self, state: &mut NetworkState, u: &[f64; PAIR_INPUTS]) -> PairOutput {
-        self.run_with::<false>(state, u)
+        let mut window = *u;
+        window.reverse();
+        self.run_with::<false>(state, &window)
     }
 
-    /// [`run`](Self::run), with fused multiply-adds when `FMA` (for code compiled with the
-    /// FMA instructions, see [`Isa`](super::isa::Isa)).
+    /// [`run`](Self::run) with the inputs oldest first (`window[PAIR_INPUTS − 1]` is the
+    /// second period's newest input: a slice of a signal read in place), and with fused
+    /// multiply-adds when `FMA` (for code compiled with the FMA instructions, see
+    /// [`Isa`](super::isa::Isa)).
     #[inline(always)]
     pub fn run_with<const FMA: bool>(
         &self,
         state: &mut NetworkState,
-        u: &[f64; PAIR_INPUTS],
+        window: &[f64; PAIR_INPUTS],
     ) -> PairOutput {
         let mac = |w: f64, z: f64, a: f64| if FMA { w.mul_add(z, a) } else { a + w * z };
         // The inputs do not wait for the histories: their columns in four sums of three or
         // fewer multiply-adds, added first. What waits from one host sample to the next is
         // then the histories' part, in two sums of three.
         let mut s = [[0.0; PAIR_ROWS]; 4];
-        for (c, &z) in u.iter().enumerate() {
-            for (a, &w) in s[c % 4].iter_mut().zip(&self.cols[HISTORIES + c]) {
+        for (q, &z) in window.iter().enumerate() {
+            let col = &self.cols[HISTORIES + PAIR_INPUTS - 1 - q];
+            for (a, &w) in s[q % 4].iter_mut().zip(col) {
                 *a = mac(w, z, *a);
             }
         }

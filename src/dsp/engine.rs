@@ -351,14 +351,16 @@ impl Engine {
         let sc = &mut *self.scratch;
         for ch in 0..nch {
             let mut x = [0.0f32; MAX_BLOCK];
+            let mut peak = 0.0f32;
             for (v, &raw) in x[..n].iter_mut().zip(&buffers[ch][start..start + n]) {
                 *v = if raw.is_finite() {
                     raw.clamp(-INPUT_LIMIT as f32, INPUT_LIMIT as f32)
                 } else {
                     0.0
                 };
-                self.meters.peak_in = self.meters.peak_in.max(v.abs() as f64);
+                peak = peak.max(v.abs());
             }
+            self.meters.peak_in = self.meters.peak_in.max(peak as f64);
             let mut u = [0.0f32; 2 * MAX_BLOCK];
             self.up.upsample::<FMA>(ch, &x[..n], &mut u[..len]);
             ring_write(&mut self.u2[ch], t2, &u[..len]);
@@ -432,42 +434,53 @@ impl Engine {
             }
         }
 
+        // The meters: each channel's sums and peaks over the block (in the same order as
+        // sample by sample), and per host sample what happened on either channel.
         let f = self.rates.steps * fa;
+        let per_internal = 1.0 / f as f64; // (f is a power of two: exact)
         let m = &mut self.meters;
-        for i in 0..n {
-            let mut ceiling_engaged = false;
-            let (mut rail, mut limit, mut overload) = (false, false, false);
-            for ch in 0..nch {
-                let h = &meas[ch][i];
-                m.sum_v[ch] += h.sum_v;
-                m.sum_v2[ch] += h.sum_v2;
-                m.sum_i2[ch] += h.sum_i2;
-                m.sum_p[ch] += h.sum_p;
-                m.peak_v = m.peak_v.max(h.peak_v);
-                m.peak_i = m.peak_i.max(h.peak_i);
-                m.peak_v_int = m.peak_v_int.max(h.peak_v_int);
-                rail |= h.rail;
-                limit |= h.limit;
-                overload |= h.overload;
-
-                let pa = &mut self.power_avg[ch];
-                let p_mean = h.sum_p / f as f64;
-                *pa = p_mean + (*pa - p_mean) * self.power_coeff;
-                m.max_power_1s = m.max_power_1s.max(*pa);
-
-                let gain = gains[ch][i];
+        const RAIL: u8 = 1;
+        const LIMIT: u8 = 2;
+        const OVERLOAD: u8 = 4;
+        const CEILING: u8 = 8;
+        let mut events = [0u8; MAX_BLOCK];
+        for ch in 0..nch {
+            let (mut sv, mut sv2, mut si2, mut sp) =
+                (m.sum_v[ch], m.sum_v2[ch], m.sum_i2[ch], m.sum_p[ch]);
+            let (mut pv, mut pi, mut pvi) = (m.peak_v, m.peak_i, m.peak_v_int);
+            let (mut pa, mut top) = (self.power_avg[ch], m.max_power_1s);
+            for (e, h) in events[..n].iter_mut().zip(&meas[ch][..n]) {
+                sv += h.sum_v;
+                sv2 += h.sum_v2;
+                si2 += h.sum_i2;
+                sp += h.sum_p;
+                pv = pv.max(h.peak_v);
+                pi = pi.max(h.peak_i);
+                pvi = pvi.max(h.peak_v_int);
+                *e |= u8::from(h.rail) * RAIL
+                    | u8::from(h.limit) * LIMIT
+                    | u8::from(h.overload) * OVERLOAD;
+                let p_mean = h.sum_p * per_internal;
+                pa = p_mean + (pa - p_mean) * self.power_coeff;
+                top = top.max(pa);
+            }
+            (m.sum_v[ch], m.sum_v2[ch], m.sum_i2[ch], m.sum_p[ch]) = (sv, sv2, si2, sp);
+            (m.peak_v, m.peak_i, m.peak_v_int) = (pv, pi, pvi);
+            (self.power_avg[ch], m.max_power_1s) = (pa, top);
+            for (e, &gain) in events[..n].iter_mut().zip(&gains[ch][..n]) {
                 if gain < ENGAGED_GAIN {
-                    ceiling_engaged = true;
-                    let db = 20.0 * gain.log10();
-                    m.ceiling_min_db = m.ceiling_min_db.min(db);
+                    *e |= CEILING;
+                    m.ceiling_min_db = m.ceiling_min_db.min(20.0 * gain.log10());
                 }
             }
-            m.samples += f as u64;
-            m.host_samples += 1;
-            m.rail_clips += u64::from(rail);
-            m.current_limits += u64::from(limit);
-            m.receiver_overloads += u64::from(overload);
-            m.ceiling_events += u64::from(ceiling_engaged);
+        }
+        m.samples += (f * n) as u64;
+        m.host_samples += n as u64;
+        for &e in &events[..n] {
+            m.rail_clips += u64::from(e & RAIL != 0);
+            m.current_limits += u64::from(e & LIMIT != 0);
+            m.receiver_overloads += u64::from(e & OVERLOAD != 0);
+            m.ceiling_events += u64::from(e & CEILING != 0);
         }
         if let Some((_, t)) = &self.incoming {
             if *t >= 1.0 {

@@ -219,10 +219,16 @@ pub fn ring_write<T: Copy>(ring: &mut [T; RING], t: u64, src: &[T]) {
 fn reach(x: &[f32], pos: f32, neg: f32, near: &mut [bool]) {
     let x = &x[..near.len() + 3];
     for (nr, w) in near.iter_mut().zip(x.windows(4)) {
-        let (x3, x2, x1, x0) = (w[0], w[1], w[2], w[3]);
-        let d = (x0 - 2.0 * x1 + x2).abs().max((x1 - 2.0 * x2 + x3).abs()) * CURVATURE;
-        *nr |= x0.max(x1) + d > pos || x0.min(x1) - d < -neg;
+        *nr |= near_between([w[0], w[1], w[2], w[3]], pos, neg);
     }
+}
+
+/// [`reach`] for one interval: `x` the four samples up to the interval's end, oldest first.
+#[inline(always)]
+fn near_between(x: [f32; 4], pos: f32, neg: f32) -> bool {
+    let [x3, x2, x1, x0] = x;
+    let d = (x0 - 2.0 * x1 + x2).abs().max((x1 - 2.0 * x2 + x3).abs()) * CURVATURE;
+    (x0.max(x1) + d > pos) | (x0.min(x1) - d < -neg)
 }
 
 /// [`reach`] for a network output: marks in `near` where `values` (coarse samples `t` on) may
@@ -449,10 +455,12 @@ impl ChannelRun<'_> {
     /// sample (its first coarse step) at which something came near a knee, having delivered
     /// and measured only the host samples before it; None when the whole run stayed calm.
     ///
-    /// The stage runs over the whole run at once, then the network a host sample (two coarse
-    /// samples) at a time: the host sample at steps m, m + 1 moves the network over coarse
-    /// samples m − 3 and m − 2 ([`LOOKAHEAD`] behind), then hum, receiver, checks and meters
-    /// over the run.
+    /// The stage runs over the whole run at once and its bound finds the first host sample
+    /// where the stage comes near the rails. Up to there the network runs a host sample (two
+    /// coarse samples) at a time, [`LOOKAHEAD`] behind: the host sample at steps m, m + 1
+    /// moves it over coarse samples m − 3 and m − 2, and in the same pass come hum, receiver,
+    /// the bounds of the stage current and the receiver's input, and the meters. The first
+    /// host sample with anything near a knee ends the run.
     #[inline(always)]
     fn fast<const FMA: bool>(
         &self,
@@ -467,56 +475,15 @@ impl ChannelRun<'_> {
         let k = self.k;
         let r = self.rates;
         debug_assert!(r.per_host == 2 && a % 2 == 0 && b % 2 == 0);
+        debug_assert!(r.round_trip >= LA, "the output is read after it is written");
         let n = (b - a) as usize;
+        let hosts = n / 2;
         // The stage's output from the oldest input the first pair reads to the newest: the
         // history from the ring, then this run's.
         const BACK: usize = PAIR_INPUTS - 2;
         let mut stage = [0.0f32; MAX_COARSE_RUN + PAIR_INPUTS];
         ring_read(&c.v2, a.wrapping_sub(BACK as u64), &mut stage[..BACK]);
         self.fast_stage(c, a, b, &mut stage[BACK..BACK + n]);
-        let mut lin = [0.0f64; MAX_COARSE_RUN + PAIR_INPUTS];
-        for (l, &v) in lin[..n + BACK].iter_mut().zip(&stage[..n + BACK]) {
-            *l = v as f64;
-        }
-        // The network: index j of these arrays is coarse sample a − LA + j.
-        let mut v_load = [0.0f64; MAX_COARSE_RUN];
-        let mut i_out = [0.0f64; MAX_COARSE_RUN];
-        let mut i_load = [0.0f64; MAX_COARSE_RUN];
-        let mut coarse = c.coarse;
-        let first = a.wrapping_sub(LA);
-        for p in 0..n / 2 {
-            // Newest input: coarse sample a + 2p + 1, at lin[2p + 1 + BACK].
-            let mut u = [0.0; PAIR_INPUTS];
-            let newest = 2 * p + 1 + BACK;
-            for (q, u) in u.iter_mut().enumerate() {
-                *u = lin[newest - q];
-            }
-            let o = k.pair.run_with::<FMA>(&mut coarse, &u);
-            v_load[2 * p..2 * p + 2].copy_from_slice(&o.v_load);
-            i_out[2 * p..2 * p + 2].copy_from_slice(&o.i_out);
-            i_load[2 * p..2 * p + 2].copy_from_slice(&o.i_load);
-            let t = first.wrapping_add(2 * p as u64 + 1);
-            c.cold_states[(t & MASK) as usize] = coarse;
-        }
-        c.coarse = coarse;
-        // Hum, receiver, listen scale.
-        let mut hum = [0.0f64; MAX_COARSE_RUN];
-        ring_read(self.hum2, first, &mut hum[..n]);
-        for (v, &h) in v_load[..n].iter_mut().zip(&hum[..n]) {
-            *v += k.hum_peak * h;
-        }
-        let mut heard = [0.0f32; MAX_COARSE_RUN];
-        if k.receiver_on {
-            for (o, &v) in heard[..n].iter_mut().zip(&v_load[..n]) {
-                *o = (k.receiver.apply(v) * k.out_scale) as f32;
-            }
-        } else {
-            for (o, &v) in heard[..n].iter_mut().zip(&v_load[..n]) {
-                *o = (v * k.out_scale) as f32;
-            }
-        }
-        ring_write(&mut c.cold_out, first, &heard[..n]);
-        // The bounds between samples, each signal with its last three values before the run.
         let mut near = [false; MAX_COARSE_RUN];
         let (calm_pos, calm_neg) = k.calm_rails;
         reach(
@@ -525,44 +492,77 @@ impl ChannelRun<'_> {
             calm_neg,
             &mut near[..n],
         );
-        let calm = k.calm_current as f32;
-        reach_kept(
-            &i_out[..n],
-            &mut c.i_hist,
-            first,
-            None,
-            calm,
-            &mut near[..n],
-        );
-        if k.receiver_on {
-            let calm = k.calm_receiver as f32;
-            reach_kept(
-                &v_load[..n],
-                &mut c.v_hist,
-                first,
-                None,
-                calm,
-                &mut near[..n],
-            );
-        }
-        // The first host sample with anything near a knee ends the run.
-        let hosts = n / 2;
-        let calm_hosts = (0..hosts)
+        let stage_calm = (0..hosts)
             .find(|&i| near[2 * i] | near[2 * i + 1])
             .unwrap_or(hosts);
-        let done = 2 * calm_hosts;
-        let o0 = (a - m0) as usize;
-        ring_read(
-            &c.cold_out,
-            a.wrapping_sub(r.round_trip),
-            &mut out[o0..o0 + done],
-        );
+        let mut lin = [0.0f64; MAX_COARSE_RUN + PAIR_INPUTS];
+        for (l, &v) in lin[..2 * stage_calm + BACK].iter_mut().zip(&stage) {
+            *l = v as f64;
+        }
+        // The network, LA behind, up to the first host sample where the stage comes near.
+        let first = a.wrapping_sub(LA);
+        // Index j of these is coarse sample `first` + j; the bounds' buffers hold the three
+        // values before it first.
+        let mut v_load = [0.0f64; MAX_COARSE_RUN];
+        let mut i_out = [0.0f64; MAX_COARSE_RUN];
+        let mut i_load = [0.0f64; MAX_COARSE_RUN];
+        let mut i_near = [0.0f32; MAX_COARSE_RUN + 3];
+        let mut coarse = c.coarse;
+        let m = 2 * stage_calm;
+        for p in 0..stage_calm {
+            let window: &[f64; PAIR_INPUTS] = lin[2 * p..2 * p + PAIR_INPUTS]
+                .try_into()
+                .expect("the window lies within the run");
+            let o = k.pair.run_with::<FMA>(&mut coarse, window);
+            v_load[2 * p..2 * p + 2].copy_from_slice(&o.v_load);
+            i_out[2 * p..2 * p + 2].copy_from_slice(&o.i_out);
+            i_load[2 * p..2 * p + 2].copy_from_slice(&o.i_load);
+            i_near[3 + 2 * p] = o.i_out[0] as f32;
+            i_near[4 + 2 * p] = o.i_out[1] as f32;
+            let t = first.wrapping_add(2 * p as u64 + 1);
+            c.cold_states[(t & MASK) as usize] = coarse;
+        }
+        c.coarse = coarse;
+        // Hum, receiver, listen scale.
+        let mut hum = [0.0f64; MAX_COARSE_RUN];
+        ring_read(self.hum2, first, &mut hum[..m]);
+        let mut v_near = [0.0f32; MAX_COARSE_RUN + 3];
+        for ((v, w), &h) in v_load[..m].iter_mut().zip(&mut v_near[3..]).zip(&hum[..m]) {
+            *v += k.hum_peak * h;
+            *w = *v as f32;
+        }
+        let mut heard = [0.0f32; MAX_COARSE_RUN];
+        if k.receiver_on {
+            for (o, &v) in heard[..m].iter_mut().zip(&v_load[..m]) {
+                *o = (k.receiver.apply(v) * k.out_scale) as f32;
+            }
+        } else {
+            for (o, &v) in heard[..m].iter_mut().zip(&v_load[..m]) {
+                *o = (v * k.out_scale) as f32;
+            }
+        }
+        ring_write(&mut c.cold_out, first, &heard[..m]);
+        // The bounds of the stage current and the receiver's input, from their last three
+        // values before the run.
+        ring_read(&c.i_hist, first.wrapping_sub(3), &mut i_near[..3]);
+        ring_read(&c.v_hist, first.wrapping_sub(3), &mut v_near[..3]);
+        ring_write(&mut c.i_hist, first, &i_near[3..m + 3]);
+        ring_write(&mut c.v_hist, first, &v_near[3..m + 3]);
+        let calm = k.calm_current as f32;
+        reach(&i_near[..m + 3], calm, calm, &mut near[..m]);
+        if k.receiver_on {
+            let calm = k.calm_receiver as f32;
+            reach(&v_near[..m + 3], calm, calm, &mut near[..m]);
+        }
+        let calm_hosts = (0..stage_calm)
+            .find(|&i| near[2 * i] | near[2 * i + 1])
+            .unwrap_or(stage_calm);
         // Meters: index j is the network's value at coarse sample a + j − LA. The fast path
         // always starts where the values were last measured (after a hand-back `leave_full`
         // has measured up to a − LA), so every value here is new; both values of a host sample
         // are summed before they are weighted.
-        debug_assert!(c.metered <= a as i64 - LA as i64);
         let weight = r.steps as f64;
+        let o0 = (a - m0) as usize;
         for (i, h) in meas[o0 / 2..o0 / 2 + calm_hosts].iter_mut().enumerate() {
             let (v0, v1) = (v_load[2 * i], v_load[2 * i + 1]);
             let (c0, c1) = (i_out[2 * i], i_out[2 * i + 1]);
@@ -576,6 +576,13 @@ impl ChannelRun<'_> {
             h.peak_v_int = h.peak_v_int.max(d as f64);
             h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
         }
+        debug_assert!(c.metered <= a as i64 - LA as i64);
+        let done = 2 * calm_hosts;
+        ring_read(
+            &c.cold_out,
+            a.wrapping_sub(r.round_trip),
+            &mut out[o0..o0 + done],
+        );
         if done > 0 {
             c.metered = c.metered.max((a + done as u64) as i64 - LA as i64);
         }

@@ -131,14 +131,10 @@ impl Ceiling {
             }
             // Input i goes to delay[pos + i].
             let keep = c.min(len);
-            let (skip, mut at) = (c - keep, (self.pos + c - keep) % len);
-            for &v in &fresh[skip..c] {
-                self.delay[at] = v;
-                at += 1;
-                if at == len {
-                    at = 0;
-                }
-            }
+            let (src, at) = (&fresh[c - keep..c], (self.pos + c - keep) % len);
+            let first = keep.min(len - at);
+            self.delay[at..at + first].copy_from_slice(&src[..first]);
+            self.delay[..keep - first].copy_from_slice(&src[first..]);
             self.pos = (self.pos + c) % len;
         }
     }

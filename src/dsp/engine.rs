@@ -365,7 +365,10 @@ impl Engine {
             self.up.upsample::<FMA>(ch, &x[..n], &mut u[..len]);
             ring_write(&mut self.u2[ch], t2, &u[..len]);
         }
-        let mut meas = [[HostMeasure::default(); MAX_BLOCK]; 2];
+        let meas = &mut sc.meas;
+        for m in &mut meas[..nch] {
+            m[..n].fill(HostMeasure::default());
+        }
         run_path::<FMA>(
             &mut self.active,
             &self.rates,
@@ -376,11 +379,14 @@ impl Engine {
             t2,
             len,
             &mut sc.out,
-            &mut meas,
+            meas,
             &mut sc.full,
         );
         if let Some((p, t)) = &mut self.incoming {
-            let mut ignored = [[HostMeasure::default(); MAX_BLOCK]; 2];
+            let ignored = &mut sc.ignored;
+            for m in &mut ignored[..nch] {
+                m[..n].fill(HostMeasure::default());
+            }
             let other = 1 - self.slot;
             run_path::<FMA>(
                 p,
@@ -392,7 +398,7 @@ impl Engine {
                 t2,
                 len,
                 &mut sc.out_b,
-                &mut ignored,
+                ignored,
                 &mut sc.full,
             );
             for i in 0..n {
@@ -497,6 +503,9 @@ struct Scratch {
     /// Each path's output per channel at twice the host rate.
     out: [[f32; 2 * MAX_BLOCK]; 2],
     out_b: [[f32; 2 * MAX_BLOCK]; 2],
+    /// What each path measured per host sample and channel (the incoming path's is ignored).
+    meas: [[HostMeasure; MAX_BLOCK]; 2],
+    ignored: [[HostMeasure; MAX_BLOCK]; 2],
     full: Box<FullScratch>,
 }
 
@@ -505,6 +514,8 @@ impl Scratch {
         Box::new(Scratch {
             out: [[0.0; 2 * MAX_BLOCK]; 2],
             out_b: [[0.0; 2 * MAX_BLOCK]; 2],
+            meas: [[HostMeasure::default(); MAX_BLOCK]; 2],
+            ignored: [[HostMeasure::default(); MAX_BLOCK]; 2],
             full: FullScratch::new(),
         })
     }

@@ -198,9 +198,10 @@ impl HalfbandStage {
         // Window i holds x[i−2k+1 … i]; its centre lies between entries k−1 and k.
         let fir = &mut self.fir[..n];
         fir_block::<FMA>(&self.taps, &self.up_buf[..hist + n], fir);
-        for (i, (pair, f)) in out.chunks_exact_mut(2).zip(fir.iter()).enumerate() {
+        let centre = &self.up_buf[k..k + n];
+        for ((pair, &f), &c) in out.chunks_exact_mut(2).zip(fir.iter()).zip(centre) {
             pair[0] = 2.0 * f;
-            pair[1] = self.up_buf[i + k];
+            pair[1] = c;
         }
         self.up_buf.copy_within(n..n + hist, 0);
     }
@@ -214,9 +215,11 @@ impl HalfbandStage {
         let k = self.k();
         let n = out.len();
         let hist = 2 * k - 1;
-        for (i, pair) in x[..2 * n].chunks_exact(2).enumerate() {
-            self.down_even[hist + i] = pair[0];
-            self.down_odd[k + i] = pair[1];
+        let even = &mut self.down_even[hist..hist + n];
+        let odd = &mut self.down_odd[k..k + n];
+        for ((pair, e), o) in x[..2 * n].chunks_exact(2).zip(even).zip(odd) {
+            *e = pair[0];
+            *o = pair[1];
         }
         fir_block::<FMA>(&self.taps, &self.down_even[..hist + n], out);
         for (o, c) in out.iter_mut().zip(&self.down_odd[..n]) {

@@ -223,6 +223,17 @@ fn reach(x: &[f32], pos: f32, neg: f32, near: &mut [bool]) {
     }
 }
 
+/// The first host sample (two coarse samples) marked in `near`, if any: a scan without an
+/// early exit first, as marks are rare.
+#[inline(always)]
+fn first_near_host(near: &[bool]) -> Option<usize> {
+    if near.iter().fold(false, |a, &b| a | b) {
+        near.iter().position(|&b| b).map(|j| j / 2)
+    } else {
+        None
+    }
+}
+
 /// [`reach`] for one interval: `x` the four samples up to the interval's end, oldest first.
 #[inline(always)]
 fn near_between(x: [f32; 4], pos: f32, neg: f32) -> bool {
@@ -492,9 +503,7 @@ impl ChannelRun<'_> {
             calm_neg,
             &mut near[..n],
         );
-        let stage_calm = (0..hosts)
-            .find(|&i| near[2 * i] | near[2 * i + 1])
-            .unwrap_or(hosts);
+        let stage_calm = first_near_host(&near[..n]).unwrap_or(hosts);
         let mut lin = [0.0f64; MAX_COARSE_RUN + PAIR_INPUTS];
         for (l, &v) in lin[..2 * stage_calm + BACK].iter_mut().zip(&stage) {
             *l = v as f64;
@@ -554,9 +563,7 @@ impl ChannelRun<'_> {
             let calm = k.calm_receiver as f32;
             reach(&v_near[..m + 3], calm, calm, &mut near[..m]);
         }
-        let calm_hosts = (0..stage_calm)
-            .find(|&i| near[2 * i] | near[2 * i + 1])
-            .unwrap_or(stage_calm);
+        let calm_hosts = first_near_host(&near[..m]).unwrap_or(stage_calm);
         // Meters: index j is the network's value at coarse sample a + j − LA. The fast path
         // always starts where the values were last measured (after a hand-back `leave_full`
         // has measured up to a − LA), so every value here is new; both values of a host sample

@@ -63,7 +63,11 @@ fn main() {
     }
     if let Some(i) = std::env::args().position(|a| a == "music") {
         let path = std::env::args().nth(i + 1).expect("music: give a WAV file");
-        music(&path);
+        if std::env::args().any(|a| a == "once") {
+            music_once(&path);
+        } else {
+            music(&path);
+        }
         return;
     }
     if std::env::args().any(|a| a == "once") {
@@ -175,6 +179,28 @@ fn best_of_three(
 /// `benches/side_by_side.py --write-audio`), in 512-sample blocks as pedalboard feeds it: the
 /// engine's share of what the plugin costs there, with both paths and with the full path alone.
 pub fn music(path: &str) {
+    let (fs, l, r) = read_stereo(path);
+    let n = l.len();
+    for fast in [true, false] {
+        let mut e = Engine::new(fs, 2, 1, &heaviest());
+        // Each run from silence (set_fast_path resets), so the counts are one run's.
+        let (best, m) = best_of_three(&mut e, &l, &r, |e| e.set_fast_path(fast));
+        let (takeovers, steps) = e.full_path_use();
+        println!(
+            "{:<16} {:>7.1} ns/frame, rails {:.2} %, limit {:.2} %, full path {:.1} % of the \
+             time ({} takeovers)",
+            if fast { "two rates" } else { "full path alone" },
+            best * 1e9 / n as f64,
+            100.0 * m.rail_clips as f64 / m.host_samples as f64,
+            100.0 * m.current_limits as f64 / m.host_samples as f64,
+            100.0 * steps as f64 / (2 * 2 * n) as f64,
+            takeovers
+        );
+    }
+}
+
+/// A stereo WAV file: its rate, left and right.
+fn read_stereo(path: &str) -> (f64, Vec<f32>, Vec<f32>) {
     let mut reader = hound::WavReader::open(path).expect("a readable WAV file");
     let spec = reader.spec();
     assert_eq!(spec.channels, 2, "music: a stereo file");
@@ -190,23 +216,18 @@ pub fn music(path: &str) {
     };
     let l: Vec<f32> = samples.iter().step_by(2).copied().collect();
     let r: Vec<f32> = samples.iter().skip(1).step_by(2).copied().collect();
-    let n = l.len();
-    for fast in [true, false] {
-        let mut e = Engine::new(spec.sample_rate as f64, 2, 1, &heaviest());
-        // Each run from silence (set_fast_path resets), so the counts are one run's.
-        let (best, m) = best_of_three(&mut e, &l, &r, |e| e.set_fast_path(fast));
-        let (takeovers, steps) = e.full_path_use();
-        println!(
-            "{:<16} {:>7.1} ns/frame, rails {:.2} %, limit {:.2} %, full path {:.1} % of the \
-             time ({} takeovers)",
-            if fast { "two rates" } else { "full path alone" },
-            best * 1e9 / n as f64,
-            100.0 * m.rail_clips as f64 / m.host_samples as f64,
-            100.0 * m.current_limits as f64 / m.host_samples as f64,
-            100.0 * steps as f64 / (2 * 2 * n) as f64,
-            takeovers
-        );
+    (spec.sample_rate as f64, l, r)
+}
+
+/// The side-by-side audio through the heaviest scenario once, both paths, untimed: for
+/// callgrind (`-- music FILE once`).
+pub fn music_once(path: &str) {
+    let (fs, mut l, mut r) = read_stereo(path);
+    let mut e = Engine::new(fs, 2, 1, &heaviest());
+    for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+        e.process(&mut [cl, cr]);
     }
+    println!("takeovers {}", e.full_path_use().0);
 }
 
 /// Cost of the parts alone, per stereo frame at 48 kHz (×8 oversampling).

@@ -9,6 +9,9 @@ pub const LOOKAHEAD_S: f64 = 0.000_667;
 pub const RELEASE_S: f64 = 0.080;
 /// The limiter counts as engaged when it takes away more than this, dB.
 pub const ENGAGED_DB: f64 = 0.05;
+/// The release ends at a gain of exactly 1 once it comes this close (−9e-6 dB): an
+/// exponential only approaches 1, and the limiter rests (and costs a plain delay) only at 1.
+const RELEASE_DONE: f64 = 1e-6;
 /// Samples the delay line moves at once at rest.
 const DELAY_CHUNK: usize = 32;
 
@@ -24,6 +27,8 @@ pub struct Ceiling {
     below: usize,
     /// Held minimum gains over the window, for the running average.
     held: Vec<f64>,
+    /// How many held gains are below 1: while none is, their sum is exactly `len`.
+    held_below: usize,
     held_sum: f64,
     pos: usize,
     /// The released gain: follows the held minimum down at once and back up slowly.
@@ -42,6 +47,7 @@ impl Ceiling {
             need: vec![1.0; len],
             below: 0,
             held: vec![1.0; len],
+            held_below: 0,
             held_sum: len as f64,
             pos: 0,
             released: 1.0,
@@ -60,6 +66,7 @@ impl Ceiling {
         self.need.fill(1.0);
         self.below = 0;
         self.held.fill(1.0);
+        self.held_below = 0;
         self.held_sum = self.len as f64;
         self.pos = 0;
         self.released = 1.0;
@@ -81,10 +88,19 @@ impl Ceiling {
                 m = m.min(g);
             }
         }
-        // Instant attack, exponential release, never above what the window needs.
-        self.released = (1.0 - (1.0 - self.released) * self.release_coeff).min(m);
-        self.held_sum += self.released - self.held[self.pos];
+        // Instant attack, exponential release (ending at 1, see RELEASE_DONE), never above
+        // what the window needs.
+        let r = 1.0 - (1.0 - self.released) * self.release_coeff;
+        let r = if 1.0 - r < RELEASE_DONE { 1.0 } else { r };
+        self.released = r.min(m);
+        let old = self.held[self.pos];
+        self.held_below -= usize::from(old < 1.0);
+        self.held_below += usize::from(self.released < 1.0);
+        self.held_sum += self.released - old;
         self.held[self.pos] = self.released;
+        if self.held_below == 0 {
+            self.held_sum = self.len as f64;
+        }
         let gain = if self.len == 1 {
             self.released
         } else {
@@ -145,45 +161,19 @@ impl Ceiling {
     /// only delays: that stretch takes the short way, with the same arithmetic as `process`.
     pub fn process_block(&mut self, x: &mut [f64], ceiling: f64, gains: &mut [f64]) {
         let mut i = 0;
-        if self.below == 0 && self.released == 1.0 && self.held.iter().all(|&g| g == 1.0) {
+        if self.below == 0 && self.released == 1.0 && self.held_below == 0 {
             // At rest `process` leaves need, below, released and held as they are, and its
-            // gain is held_sum / len (1, or a rounding away from it until the next resum).
-            let len = self.len;
-            let mut gain = if len == 1 {
-                1.0
-            } else {
-                self.held_sum / len as f64
-            };
-            if gain == 1.0 {
-                // A gain of exactly 1 (the running sum exact): the stretch below the ceiling
-                // is the delay line alone, moved in pieces.
-                let quiet = x.iter().position(|v| !(v.abs() <= ceiling));
-                i = quiet.unwrap_or(x.len());
-                self.delay_block(&mut x[..i], ceiling);
-                gains[..i].fill(1.0);
-                self.since_resum += i;
-                if self.since_resum >= 4096 {
-                    // (At most one resum falls in a block: blocks are shorter than 4096.)
-                    self.since_resum -= 4096;
-                }
-            }
-            while i < x.len() && x[i].abs() <= ceiling {
-                self.delay[self.pos] = x[i];
-                self.pos += 1;
-                if self.pos == len {
-                    self.pos = 0;
-                }
-                let delayed = self.delay[self.pos];
-                x[i] = (delayed * gain).clamp(-ceiling, ceiling);
-                gains[i] = gain;
-                i += 1;
-                self.since_resum += 1;
-                if self.since_resum >= 4096 {
-                    // From the next sample on: every held gain is 1, so the sum is exact.
-                    self.held_sum = len as f64;
-                    self.since_resum = 0;
-                    gain = 1.0;
-                }
+            // gain is exactly 1: the stretch below the ceiling is the delay line alone, moved
+            // in pieces.
+            let quiet = x.iter().position(|v| !(v.abs() <= ceiling));
+            i = quiet.unwrap_or(x.len());
+            self.delay_block(&mut x[..i], ceiling);
+            gains[..i].fill(1.0);
+            self.held_sum = self.len as f64;
+            self.since_resum += i;
+            if self.since_resum >= 4096 {
+                // (At most one resum falls in a block: blocks are shorter than 4096.)
+                self.since_resum -= 4096;
             }
         }
         for (v, g) in x[i..].iter_mut().zip(&mut gains[i..]) {
@@ -222,6 +212,25 @@ mod tests {
             .map(|w| (w[1] - w[0]).abs())
             .fold(0.0, f64::max);
         assert!(max_step < 0.07, "{max_step}");
+    }
+
+    /// After a peak the release ends at a gain of exactly 1, and the limiter rests: from a
+    /// gain of 0.3 that takes ln(1e-6/0.7)·80 ms = 1.08 s, plus the look-ahead.
+    #[test]
+    fn release_comes_to_rest() {
+        let fs = 48_000.0;
+        let mut c = Ceiling::new(fs);
+        let (_, g) = c.process(3.0, 0.9);
+        assert!(g < 1.0);
+        let mut gains = vec![0.0; (1.09 * fs) as usize];
+        for g in gains.iter_mut() {
+            *g = c.process(0.1, 0.9).1;
+        }
+        let rest = gains.iter().position(|&g| g == 1.0).expect("comes to rest");
+        assert!((1.07 * fs..1.09 * fs).contains(&(rest as f64)), "{rest}");
+        assert!(gains[rest..].iter().all(|&g| g == 1.0));
+        assert!(c.below == 0 && c.released == 1.0 && c.held_below == 0);
+        assert_eq!(c.held_sum, c.len as f64);
     }
 
     #[test]

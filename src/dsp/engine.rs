@@ -20,7 +20,9 @@ use super::oversampling::{factor_for, Oversampler, MAX_BLOCK};
 use super::path::Path;
 use super::shapers::ColourTable;
 use super::smoothing::{glide, SMOOTHING_TIME_S};
-use super::two_rate::{ring_write, ChannelRun, FullScratch, HostMeasure, Rates, RING};
+use super::two_rate::{
+    ring_write, BlockMeasure, ChannelRun, FullScratch, Rates, LIMIT, OVERLOAD, RAIL, RING,
+};
 use crate::model::units::db_to_gain;
 use crate::model::Settings;
 
@@ -367,7 +369,7 @@ impl Engine {
         }
         let meas = &mut sc.meas;
         for m in &mut meas[..nch] {
-            m[..n].fill(HostMeasure::default());
+            m.clear(n);
         }
         run_path::<FMA>(
             &mut self.active,
@@ -385,7 +387,7 @@ impl Engine {
         if let Some((p, t)) = &mut self.incoming {
             let ignored = &mut sc.ignored;
             for m in &mut ignored[..nch] {
-                m[..n].fill(HostMeasure::default());
+                m.clear(n);
             }
             let other = 1 - self.slot;
             run_path::<FMA>(
@@ -440,38 +442,33 @@ impl Engine {
             }
         }
 
-        // The meters: each channel's sums and peaks over the block (in the same order as
-        // sample by sample), and per host sample what happened on either channel.
+        // The meters: each channel's sums and peaks over the block, its energy per host
+        // sample into the running power average, and per host sample what happened on either
+        // channel.
         let f = self.rates.steps * fa;
         let per_internal = 1.0 / f as f64; // (f is a power of two: exact)
         let m = &mut self.meters;
-        const RAIL: u8 = 1;
-        const LIMIT: u8 = 2;
-        const OVERLOAD: u8 = 4;
         const CEILING: u8 = 8;
         let mut events = [0u8; MAX_BLOCK];
         for ch in 0..nch {
-            let (mut sv, mut sv2, mut si2, mut sp) =
-                (m.sum_v[ch], m.sum_v2[ch], m.sum_i2[ch], m.sum_p[ch]);
-            let (mut pv, mut pi, mut pvi) = (m.peak_v, m.peak_i, m.peak_v_int);
+            let b = &meas[ch];
+            m.sum_v[ch] += b.sum_v;
+            m.sum_v2[ch] += b.sum_v2;
+            m.sum_i2[ch] += b.sum_i2;
+            m.peak_v = m.peak_v.max(b.peak_v);
+            m.peak_i = m.peak_i.max(b.peak_i);
+            m.peak_v_int = m.peak_v_int.max(b.peak_v_int);
+            let mut sp = m.sum_p[ch];
             let (mut pa, mut top) = (self.power_avg[ch], m.max_power_1s);
-            for (e, h) in events[..n].iter_mut().zip(&meas[ch][..n]) {
-                sv += h.sum_v;
-                sv2 += h.sum_v2;
-                si2 += h.sum_i2;
-                sp += h.sum_p;
-                pv = pv.max(h.peak_v);
-                pi = pi.max(h.peak_i);
-                pvi = pvi.max(h.peak_v_int);
-                *e |= u8::from(h.rail) * RAIL
-                    | u8::from(h.limit) * LIMIT
-                    | u8::from(h.overload) * OVERLOAD;
-                let p_mean = h.sum_p * per_internal;
+            let per_host = b.sum_p[..n].iter().zip(&b.events[..n]);
+            for (e, (&p, &happened)) in events[..n].iter_mut().zip(per_host) {
+                sp += p;
+                *e |= happened;
+                let p_mean = p * per_internal;
                 pa = p_mean + (pa - p_mean) * self.power_coeff;
                 top = top.max(pa);
             }
-            (m.sum_v[ch], m.sum_v2[ch], m.sum_i2[ch], m.sum_p[ch]) = (sv, sv2, si2, sp);
-            (m.peak_v, m.peak_i, m.peak_v_int) = (pv, pi, pvi);
+            m.sum_p[ch] = sp;
             (self.power_avg[ch], m.max_power_1s) = (pa, top);
             for (e, &gain) in events[..n].iter_mut().zip(&gains[ch][..n]) {
                 if gain < ENGAGED_GAIN {
@@ -504,8 +501,8 @@ struct Scratch {
     out: [[f32; 2 * MAX_BLOCK]; 2],
     out_b: [[f32; 2 * MAX_BLOCK]; 2],
     /// What each path measured per host sample and channel (the incoming path's is ignored).
-    meas: [[HostMeasure; MAX_BLOCK]; 2],
-    ignored: [[HostMeasure; MAX_BLOCK]; 2],
+    meas: [BlockMeasure; 2],
+    ignored: [BlockMeasure; 2],
     full: Box<FullScratch>,
 }
 
@@ -514,8 +511,8 @@ impl Scratch {
         Box::new(Scratch {
             out: [[0.0; 2 * MAX_BLOCK]; 2],
             out_b: [[0.0; 2 * MAX_BLOCK]; 2],
-            meas: [[HostMeasure::default(); MAX_BLOCK]; 2],
-            ignored: [[HostMeasure::default(); MAX_BLOCK]; 2],
+            meas: [BlockMeasure::new(); 2],
+            ignored: [BlockMeasure::new(); 2],
             full: FullScratch::new(),
         })
     }
@@ -535,7 +532,7 @@ fn run_path<const FMA: bool>(
     t2: u64,
     len: usize,
     out: &mut [[f32; 2 * MAX_BLOCK]; 2],
-    meas: &mut [[HostMeasure; MAX_BLOCK]; 2],
+    meas: &mut [BlockMeasure; 2],
     full: &mut FullScratch,
 ) {
     let Path {
@@ -567,7 +564,7 @@ fn run_path<const FMA: bool>(
             &mut c.rates,
             t2,
             &mut out[ch][..len],
-            &mut meas[ch][..len.div_ceil(rates.per_host)],
+            &mut meas[ch],
             full,
         );
     }

@@ -267,8 +267,8 @@ fn reach_kept(
     reach(&x[..n + 3], calm, calm, near);
 }
 
-/// What one channel measured during one host sample: sums over the internal samples (the fast
-/// path's coarse samples weighted by the internal samples each stands for), peaks and flags.
+/// Sums and peaks of some of the network's values: what the hand-back measures before it
+/// knows whether it will take place.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HostMeasure {
     pub sum_v: f64,
@@ -278,9 +278,6 @@ pub struct HostMeasure {
     pub peak_v: f64,
     pub peak_i: f64,
     pub peak_v_int: f64,
-    pub rail: bool,
-    pub limit: bool,
-    pub overload: bool,
 }
 
 impl HostMeasure {
@@ -294,6 +291,110 @@ impl HostMeasure {
         self.peak_v = self.peak_v.max(v_load.abs());
         self.peak_i = self.peak_i.max(i_out.abs());
     }
+}
+
+/// Events of one host sample in [`BlockMeasure::events`]: the rails clipped, the current
+/// limit held, the receiver's input passed its rating.
+pub const RAIL: u8 = 1;
+pub const LIMIT: u8 = 2;
+pub const OVERLOAD: u8 = 4;
+
+/// What one channel measured during one block: sums and peaks over its internal samples (the
+/// fast path's coarse samples weighted by the internal samples each stands for), and per host
+/// sample the energy delivered (for the running power average) and the events.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockMeasure {
+    pub sum_v: f64,
+    pub sum_v2: f64,
+    pub sum_i2: f64,
+    pub peak_v: f64,
+    pub peak_i: f64,
+    pub peak_v_int: f64,
+    /// Σ v_load·i_load over each host sample's internal samples.
+    pub sum_p: [f64; MAX_BLOCK],
+    pub events: [u8; MAX_BLOCK],
+}
+
+impl BlockMeasure {
+    pub const fn new() -> Self {
+        BlockMeasure {
+            sum_v: 0.0,
+            sum_v2: 0.0,
+            sum_i2: 0.0,
+            peak_v: 0.0,
+            peak_i: 0.0,
+            peak_v_int: 0.0,
+            sum_p: [0.0; MAX_BLOCK],
+            events: [0; MAX_BLOCK],
+        }
+    }
+
+    /// Empty, for a block of `n` host samples.
+    #[inline(always)]
+    pub fn clear(&mut self, n: usize) {
+        (self.sum_v, self.sum_v2, self.sum_i2) = (0.0, 0.0, 0.0);
+        (self.peak_v, self.peak_i, self.peak_v_int) = (0.0, 0.0, 0.0);
+        self.sum_p[..n].fill(0.0);
+        self.events[..n].fill(0);
+    }
+
+    /// Adds what the hand-back measured in host sample `host`.
+    fn merge(&mut self, host: usize, h: &HostMeasure) {
+        self.sum_v += h.sum_v;
+        self.sum_v2 += h.sum_v2;
+        self.sum_i2 += h.sum_i2;
+        self.sum_p[host] += h.sum_p;
+        self.peak_v = self.peak_v.max(h.peak_v);
+        self.peak_i = self.peak_i.max(h.peak_i);
+        self.peak_v_int = self.peak_v_int.max(h.peak_v_int);
+    }
+}
+
+/// Σx, Σx², max |x| of `v` and Σy², max |y| of `i` in four lanes each (sums the compiler
+/// keeps in vector registers; their order depends only on the slices).
+#[inline(always)]
+fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
+    let mut a = [[0.0f64; 4]; 5];
+    let (vc, ic) = (v.chunks_exact(4), i.chunks_exact(4));
+    let (vr, ir) = (vc.remainder(), ic.remainder());
+    for (v, i) in vc.zip(ic) {
+        for l in 0..4 {
+            a[0][l] += v[l];
+            a[1][l] += v[l] * v[l];
+            a[2][l] += i[l] * i[l];
+            let (av, ai) = (v[l].abs(), i[l].abs());
+            a[3][l] = if av > a[3][l] { av } else { a[3][l] };
+            a[4][l] = if ai > a[4][l] { ai } else { a[4][l] };
+        }
+    }
+    for (l, (&v, &i)) in vr.iter().zip(ir).enumerate() {
+        a[0][l] += v;
+        a[1][l] += v * v;
+        a[2][l] += i * i;
+        a[3][l] = a[3][l].max(v.abs());
+        a[4][l] = a[4][l].max(i.abs());
+    }
+    let sum = |x: [f64; 4]| (x[0] + x[1]) + (x[2] + x[3]);
+    let top = |x: [f64; 4]| x[0].max(x[1]).max(x[2].max(x[3]));
+    [sum(a[0]), sum(a[1]), sum(a[2]), top(a[3]), top(a[4])]
+}
+
+/// max |x| over `x` in eight lanes.
+#[inline(always)]
+fn lane_peak(x: &[f32]) -> f32 {
+    let mut a = [0.0f32; 8];
+    let c = x.chunks_exact(8);
+    let rest = c.remainder();
+    for x in c {
+        for l in 0..8 {
+            let v = x[l].abs();
+            a[l] = if v > a[l] { v } else { a[l] };
+        }
+    }
+    for (a, &v) in a.iter_mut().zip(rest) {
+        *a = a.max(v.abs());
+    }
+    a.iter().fold(0.0f32, |m, &v| m.max(v))
 }
 
 /// Working memory of the full path for one run.
@@ -355,7 +456,7 @@ impl ChannelRun<'_> {
         c: &mut TwoRate,
         m0: u64,
         out: &mut [f32],
-        meas: &mut [HostMeasure],
+        meas: &mut BlockMeasure,
         sc: &mut FullScratch,
     ) {
         let end = m0 + out.len() as u64;
@@ -380,7 +481,7 @@ impl ChannelRun<'_> {
                     debug_assert!(b >= c.valid_from, "the full path still reads cold_out");
                     // (b > m0: even a run that starts in the past ends past its takeover.)
                     let last = ((b - m0) / 2 - 1) as usize;
-                    if !self.leave_full(c, b, &mut meas[last]) {
+                    if !self.leave_full(c, b, meas, last) {
                         c.calm = 0;
                     }
                 }
@@ -480,7 +581,7 @@ impl ChannelRun<'_> {
         b: u64,
         m0: u64,
         out: &mut [f32],
-        meas: &mut [HostMeasure],
+        meas: &mut BlockMeasure,
     ) -> Option<u64> {
         const LA: u64 = LOOKAHEAD as u64;
         let k = self.k;
@@ -566,25 +667,39 @@ impl ChannelRun<'_> {
         let calm_hosts = first_near_host(&near[..m]).unwrap_or(stage_calm);
         // Meters: index j is the network's value at coarse sample a + j − LA. The fast path
         // always starts where the values were last measured (after a hand-back `leave_full`
-        // has measured up to a − LA), so every value here is new; both values of a host sample
-        // are summed before they are weighted.
+        // has measured up to a − LA), so every value here is new.
         let weight = r.steps as f64;
         let o0 = (a - m0) as usize;
-        for (i, h) in meas[o0 / 2..o0 / 2 + calm_hosts].iter_mut().enumerate() {
-            let (v0, v1) = (v_load[2 * i], v_load[2 * i + 1]);
-            let (c0, c1) = (i_out[2 * i], i_out[2 * i + 1]);
-            h.sum_v += weight * (v0 + v1);
-            h.sum_v2 += weight * (v0 * v0 + v1 * v1);
-            h.sum_i2 += weight * (c0 * c0 + c1 * c1);
-            h.sum_p += weight * (v0 * i_load[2 * i] + v1 * i_load[2 * i + 1]);
-            h.peak_v = h.peak_v.max(v0.abs().max(v1.abs()));
-            h.peak_i = h.peak_i.max(c0.abs().max(c1.abs()));
-            let d = stage[BACK + 2 * i].abs().max(stage[BACK + 2 * i + 1].abs());
-            h.peak_v_int = h.peak_v_int.max(d as f64);
-            h.overload |= k.receiver_on && h.peak_v > k.receiver_peak;
+        let done = 2 * calm_hosts;
+        let [sv, sv2, si2, pv, pi] = lane_sums(&v_load[..done], &i_out[..done]);
+        meas.sum_v += weight * sv;
+        meas.sum_v2 += weight * sv2;
+        meas.sum_i2 += weight * si2;
+        meas.peak_v = meas.peak_v.max(pv);
+        meas.peak_i = meas.peak_i.max(pi);
+        let pvi = lane_peak(&stage[BACK..BACK + done]) as f64;
+        meas.peak_v_int = meas.peak_v_int.max(pvi);
+        let mut p = [0.0f64; MAX_COARSE_RUN];
+        for ((p, &v), &i) in p[..done]
+            .iter_mut()
+            .zip(&v_load[..done])
+            .zip(&i_load[..done])
+        {
+            *p = v * i;
+        }
+        let hosts_p = &mut meas.sum_p[o0 / 2..o0 / 2 + calm_hosts];
+        for (s, p) in hosts_p.iter_mut().zip(p[..done].chunks_exact(2)) {
+            *s += weight * (p[0] + p[1]);
+        }
+        if k.receiver_on {
+            let events = &mut meas.events[o0 / 2..o0 / 2 + calm_hosts];
+            for (e, v) in events.iter_mut().zip(v_load[..done].chunks_exact(2)) {
+                if v[0].abs().max(v[1].abs()) > k.receiver_peak {
+                    *e |= OVERLOAD;
+                }
+            }
         }
         debug_assert!(c.metered <= a as i64 - LA as i64);
-        let done = 2 * calm_hosts;
         ring_read(
             &c.cold_out,
             a.wrapping_sub(r.round_trip),
@@ -615,7 +730,7 @@ impl ChannelRun<'_> {
         from: u64,
         m0: u64,
         out: &mut [f32],
-        meas: &mut [HostMeasure],
+        meas: &mut BlockMeasure,
         sc: &mut FullScratch,
     ) {
         let k = self.k;
@@ -712,19 +827,21 @@ impl ChannelRun<'_> {
             };
             let t = m as i64 - r.up_latency as i64;
             if t >= c.metered {
-                let h = &mut meas[((m - m0) / r.per_host as u64) as usize];
-                let mut pv = h.peak_v;
-                let mut pi = h.peak_i;
-                let mut pvi = h.peak_v_int as f32;
+                let host = ((m - m0) / r.per_host as u64) as usize;
+                let (mut sv, mut sv2, mut si2) = (meas.sum_v, meas.sum_v2, meas.sum_i2);
+                let mut sp = meas.sum_p[host];
+                let mut pv = meas.peak_v;
+                let mut pi = meas.peak_i;
+                let mut pvi = meas.peak_v_int as f32;
                 let mut rail = false;
                 let mut limit = false;
                 let mut overload = false;
                 for q in span {
                     let v = sc.v_load[q];
-                    h.sum_v += v;
-                    h.sum_v2 += v * v;
-                    h.sum_i2 += sc.i_out[q] * sc.i_out[q];
-                    h.sum_p += v * sc.i_load[q];
+                    sv += v;
+                    sv2 += v * v;
+                    si2 += sc.i_out[q] * sc.i_out[q];
+                    sp += v * sc.i_load[q];
                     pv = if v.abs() > pv { v.abs() } else { pv };
                     let i = sc.i_out[q].abs();
                     pi = if i > pi { i } else { pi };
@@ -734,12 +851,13 @@ impl ChannelRun<'_> {
                     limit |= sc.limiting[q];
                     overload |= sc.overload[q];
                 }
-                h.peak_v = pv;
-                h.peak_i = pi;
-                h.peak_v_int = pvi as f64;
-                h.rail |= rail;
-                h.limit |= limit;
-                h.overload |= overload;
+                (meas.sum_v, meas.sum_v2, meas.sum_i2) = (sv, sv2, si2);
+                meas.sum_p[host] = sp;
+                meas.peak_v = pv;
+                meas.peak_i = pi;
+                meas.peak_v_int = meas.peak_v_int.max(pvi as f64);
+                meas.events[host] |=
+                    u8::from(rail) * RAIL | u8::from(limit) * LIMIT | u8::from(overload) * OVERLOAD;
                 c.metered = t + 1;
             }
         }
@@ -749,7 +867,7 @@ impl ChannelRun<'_> {
     /// calm: its network from the full one's state a round trip ago, caught up over the delay
     /// line. Leaves the full path running otherwise.
     /// True when it handed back.
-    fn leave_full(&self, c: &mut TwoRate, mp: u64, meas: &mut HostMeasure) -> bool {
+    fn leave_full(&self, c: &mut TwoRate, mp: u64, meas: &mut BlockMeasure, host: usize) -> bool {
         let r = self.rates;
         let first = mp.wrapping_sub(r.round_trip);
         let lo = first.wrapping_sub((TAPS - LOOKAHEAD - 1) as u64);
@@ -769,7 +887,7 @@ impl ChannelRun<'_> {
         let last = mp.wrapping_sub(LOOKAHEAD as u64);
         // The values the full path has not measured yet (its network ran up_latency behind,
         // the fast one runs LOOKAHEAD behind) are measured here, with the last host sample.
-        let mut h = *meas;
+        let mut h = HostMeasure::default();
         let weight = r.steps as f64;
         // (Shorter than the stage's stretch above, which fits a run.)
         let mut i_out = [0.0f64; MAX_COARSE_RUN];
@@ -814,7 +932,7 @@ impl ChannelRun<'_> {
         if near[..len].iter().any(|&b| b) {
             return false;
         }
-        *meas = h;
+        meas.merge(host, &h);
         c.metered = c.metered.max(last as i64);
         c.coarse = coarse;
         c.hot = false;

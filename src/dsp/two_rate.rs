@@ -856,8 +856,10 @@ impl ChannelRun<'_> {
                 meas.peak_v = pv;
                 meas.peak_i = pi;
                 meas.peak_v_int = meas.peak_v_int.max(pvi as f64);
-                meas.events[host] |=
-                    u8::from(rail) * RAIL | u8::from(limit) * LIMIT | u8::from(overload) * OVERLOAD;
+                let events = [(rail, RAIL), (limit, LIMIT), (overload, OVERLOAD)];
+                for (happened, bit) in events {
+                    meas.events[host] |= u8::from(happened) * bit;
+                }
                 c.metered = t + 1;
             }
         }

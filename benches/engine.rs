@@ -321,10 +321,11 @@ pub fn parts() {
     let t = Instant::now();
     for &v in &x {
         for (c, w) in st.iter_mut().zip(&mut window) {
-            w.copy_within(0..PAIR_INPUTS - 2, 2);
-            w[1] = v as f64 * 0.1;
-            w[0] = v as f64 * 0.05;
-            acc += pair.run(c, w).v_load[1];
+            // Oldest first, as the engine reads them.
+            w.copy_within(2..PAIR_INPUTS, 0);
+            w[PAIR_INPUTS - 2] = v as f64 * 0.1;
+            w[PAIR_INPUTS - 1] = v as f64 * 0.05;
+            acc += pair.run_with::<false>(c, w).v_load[1];
         }
     }
     println!(

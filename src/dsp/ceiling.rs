@@ -170,11 +170,9 @@ impl Ceiling {
             self.delay_block(&mut x[..i], ceiling);
             gains[..i].fill(1.0);
             self.held_sum = self.len as f64;
-            self.since_resum += i;
-            if self.since_resum >= 4096 {
-                // (At most one resum falls in a block: blocks are shorter than 4096.)
-                self.since_resum -= 4096;
-            }
+            // `process` counts to 4096 and starts again from 0 (at rest its resum changes
+            // nothing).
+            self.since_resum = (self.since_resum + i) % 4096;
         }
         for (v, g) in x[i..].iter_mut().zip(&mut gains[i..]) {
             (*v, *g) = self.process(*v, ceiling);
@@ -247,7 +245,9 @@ mod tests {
                 level * (i as f64 * 0.031).sin()
             })
             .collect();
-        for fs in [1000.0, 48_000.0] {
+        // Look-aheads of 1, 29, 32 and 64 samples: shorter, as long as and longer than the
+        // pieces the delay line moves in at rest.
+        for fs in [1000.0, 44_100.0, 48_000.0, 96_000.0] {
             let mut a = Ceiling::new(fs);
             let mut b = Ceiling::new(fs);
             // At rest with the running sum a rounding away from exact, just before a resum.

@@ -219,7 +219,9 @@ pub fn ring_write<T: Copy>(ring: &mut [T; RING], t: u64, src: &[T]) {
 fn reach(x: &[f32], pos: f32, neg: f32, near: &mut [bool]) {
     let x = &x[..near.len() + 3];
     for (nr, w) in near.iter_mut().zip(x.windows(4)) {
-        *nr |= near_between([w[0], w[1], w[2], w[3]], pos, neg);
+        let (x3, x2, x1, x0) = (w[0], w[1], w[2], w[3]);
+        let d = (x0 - 2.0 * x1 + x2).abs().max((x1 - 2.0 * x2 + x3).abs()) * CURVATURE;
+        *nr |= (x0.max(x1) + d > pos) | (x0.min(x1) - d < -neg);
     }
 }
 
@@ -234,37 +236,17 @@ fn first_near_host(near: &[bool]) -> Option<usize> {
     }
 }
 
-/// [`reach`] for one interval: `x` the four samples up to the interval's end, oldest first.
+/// Completes `x` — three values of history, then the values of coarse samples `t` on — with
+/// the history from `ring` (or, given `history`, that value three times), and keeps the values
+/// in `ring` for the next run: the signal a bound between samples ([`reach`]) reads.
 #[inline(always)]
-fn near_between(x: [f32; 4], pos: f32, neg: f32) -> bool {
-    let [x3, x2, x1, x0] = x;
-    let d = (x0 - 2.0 * x1 + x2).abs().max((x1 - 2.0 * x2 + x3).abs()) * CURVATURE;
-    (x0.max(x1) + d > pos) | (x0.min(x1) - d < -neg)
-}
-
-/// [`reach`] for a network output: marks in `near` where `values` (coarse samples `t` on) may
-/// pass ±`calm` between samples, the three values before `t` read from `ring` (or, given
-/// `history`, that value three times), and keeps `values` in `ring` for the next run.
-#[inline(always)]
-fn reach_kept(
-    values: &[f64],
-    ring: &mut [f32; RING],
-    t: u64,
-    history: Option<f32>,
-    calm: f32,
-    near: &mut [bool],
-) {
-    let n = values.len();
-    let mut x = [0.0f32; MAX_COARSE_RUN + 3];
+fn with_history(x: &mut [f32], ring: &mut [f32; RING], t: u64, history: Option<f32>) {
+    let (h, values) = x.split_at_mut(3);
     match history {
-        Some(v) => x[..3].fill(v),
-        None => ring_read(ring, t.wrapping_sub(3), &mut x[..3]),
+        Some(v) => h.fill(v),
+        None => ring_read(ring, t.wrapping_sub(3), h),
     }
-    for (x, &v) in x[3..n + 3].iter_mut().zip(values) {
-        *x = v as f32;
-    }
-    ring_write(ring, t, &x[3..n + 3]);
-    reach(&x[..n + 3], calm, calm, near);
+    ring_write(ring, t, values);
 }
 
 /// Sums and peaks of some of the network's values: what the hand-back measures before it
@@ -570,9 +552,9 @@ impl ChannelRun<'_> {
     /// The stage runs over the whole run at once and its bound finds the first host sample
     /// where the stage comes near the rails. Up to there the network runs a host sample (two
     /// coarse samples) at a time, [`LOOKAHEAD`] behind: the host sample at steps m, m + 1
-    /// moves it over coarse samples m − 3 and m − 2, and in the same pass come hum, receiver,
-    /// the bounds of the stage current and the receiver's input, and the meters. The first
-    /// host sample with anything near a knee ends the run.
+    /// moves it over coarse samples m − 3 and m − 2. Then, over the stretch, hum, receiver
+    /// and the bounds of the stage current and the receiver's input; the first host sample
+    /// with anything near a knee ends the run, and the meters take the host samples before it.
     #[inline(always)]
     fn fast<const FMA: bool>(
         &self,
@@ -654,10 +636,8 @@ impl ChannelRun<'_> {
         ring_write(&mut c.cold_out, first, &heard[..m]);
         // The bounds of the stage current and the receiver's input, from their last three
         // values before the run.
-        ring_read(&c.i_hist, first.wrapping_sub(3), &mut i_near[..3]);
-        ring_read(&c.v_hist, first.wrapping_sub(3), &mut v_near[..3]);
-        ring_write(&mut c.i_hist, first, &i_near[3..m + 3]);
-        ring_write(&mut c.v_hist, first, &v_near[3..m + 3]);
+        with_history(&mut i_near[..m + 3], &mut c.i_hist, first, None);
+        with_history(&mut v_near[..m + 3], &mut c.v_hist, first, None);
         let calm = k.calm_current as f32;
         reach(&i_near[..m + 3], calm, calm, &mut near[..m]);
         if k.receiver_on {
@@ -891,14 +871,15 @@ impl ChannelRun<'_> {
         // the fast one runs LOOKAHEAD behind) are measured here, with the last host sample.
         let mut h = HostMeasure::default();
         let weight = r.steps as f64;
+        // The stage current and load voltage for the bounds, after three values of history.
         // (Shorter than the stage's stretch above, which fits a run.)
-        let mut i_out = [0.0f64; MAX_COARSE_RUN];
-        let mut v_load = [0.0f64; MAX_COARSE_RUN];
+        let mut i_near = [0.0f32; MAX_COARSE_RUN + 3];
+        let mut v_near = [0.0f32; MAX_COARSE_RUN + 3];
         let len = last.wrapping_sub(first) as usize;
         for j in 0..len {
             let t = first.wrapping_add(j as u64);
             let o = self.fast_network(c, &mut coarse, t);
-            (i_out[j], v_load[j]) = (o.i_out, o.v_load);
+            (i_near[j + 3], v_near[j + 3]) = (o.i_out as f32, o.v_load as f32);
             if t as i64 >= c.metered {
                 h.add(weight, o.v_load, o.i_out, o.i_load);
                 h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
@@ -909,27 +890,14 @@ impl ChannelRun<'_> {
         }
         // The bounds, the first value standing for the history (the full path has checked the
         // values there at its own rate).
-        let (i_out, v_load) = (&i_out[..len], &v_load[..len]);
+        let (i_near, v_near) = (&mut i_near[..len + 3], &mut v_near[..len + 3]);
+        with_history(i_near, &mut c.i_hist, first, Some(i_near[3]));
+        with_history(v_near, &mut c.v_hist, first, Some(v_near[3]));
         let calm = k.calm_current as f32;
-        let first_i = Some(i_out[0] as f32);
-        reach_kept(i_out, &mut c.i_hist, first, first_i, calm, &mut near[..len]);
+        reach(i_near, calm, calm, &mut near[..len]);
         if k.receiver_on {
             let calm = k.calm_receiver as f32;
-            let first_v = Some(v_load[0] as f32);
-            reach_kept(
-                v_load,
-                &mut c.v_hist,
-                first,
-                first_v,
-                calm,
-                &mut near[..len],
-            );
-        } else {
-            let mut v = [0.0f32; MAX_COARSE_RUN];
-            for (v, &x) in v.iter_mut().zip(v_load) {
-                *v = x as f32;
-            }
-            ring_write(&mut c.v_hist, first, &v[..len]);
+            reach(v_near, calm, calm, &mut near[..len]);
         }
         if near[..len].iter().any(|&b| b) {
             return false;

@@ -21,7 +21,8 @@ use super::path::Path;
 use super::shapers::ColourTable;
 use super::smoothing::{glide, SMOOTHING_TIME_S};
 use super::two_rate::{
-    ring_write, BlockMeasure, ChannelRun, FullScratch, Rates, LIMIT, OVERLOAD, RAIL, RING,
+    lane_peak, ring_write, BlockMeasure, ChannelRun, FullScratch, Rates, LIMIT, OVERLOAD, RAIL,
+    RING,
 };
 use crate::model::units::db_to_gain;
 use crate::model::Settings;
@@ -278,6 +279,12 @@ impl Engine {
                 c.net.flush();
                 c.rates.coarse.flush();
             }
+            // The running power average decays geometrically in silence; no subnormals.
+            for pa in &mut self.power_avg {
+                if pa.abs() < 1e-30 {
+                    *pa = 0.0;
+                }
+            }
         }
     }
 
@@ -353,15 +360,18 @@ impl Engine {
         let sc = &mut *self.scratch;
         for ch in 0..nch {
             let mut x = [0.0f32; MAX_BLOCK];
-            let mut peak = 0.0f32;
+            let limit = INPUT_LIMIT as f32;
             for (v, &raw) in x[..n].iter_mut().zip(&buffers[ch][start..start + n]) {
-                *v = if raw.is_finite() {
-                    raw.clamp(-INPUT_LIMIT as f32, INPUT_LIMIT as f32)
+                // Within ±INPUT_LIMIT; NaN and ±∞ (which fail the last test) become silence.
+                let clamped = if raw > limit { limit } else { raw };
+                let clamped = if clamped < -limit { -limit } else { clamped };
+                *v = if raw.abs() < f32::INFINITY {
+                    clamped
                 } else {
                     0.0
                 };
-                peak = peak.max(v.abs());
             }
+            let peak = lane_peak(&x[..n]);
             self.meters.peak_in = self.meters.peak_in.max(peak as f64);
             let mut u = [0.0f32; 2 * MAX_BLOCK];
             self.up.upsample::<FMA>(ch, &x[..n], &mut u[..len]);
@@ -428,9 +438,7 @@ impl Engine {
         let mut gains = [[1.0f64; MAX_BLOCK]; 2];
         for ch in 0..nch {
             let mut v = [0.0f64; MAX_BLOCK];
-            for (v, &y) in v[..n].iter_mut().zip(&y[ch][..n]) {
-                *v = self.dc[ch].process(y as f64);
-            }
+            self.dc[ch].process_block(&y[ch][..n], &mut v[..n]);
             self.ceiling[ch].process_block(&mut v[..n], self.ceiling_lin, &mut gains[ch][..n]);
             for (out, &v) in buffers[ch][start..start + n].iter_mut().zip(&v[..n]) {
                 let v = v as f32;
@@ -460,12 +468,14 @@ impl Engine {
             m.peak_v_int = m.peak_v_int.max(b.peak_v_int);
             let mut sp = m.sum_p[ch];
             let (mut pa, mut top) = (self.power_avg[ch], m.max_power_1s);
+            // The running average a ← c·a + (1 − c)·p/F: one multiply and one add wait for
+            // the sample before.
+            let (c, w) = (self.power_coeff, (1.0 - self.power_coeff) * per_internal);
             let per_host = b.sum_p[..n].iter().zip(&b.events[..n]);
             for (e, (&p, &happened)) in events[..n].iter_mut().zip(per_host) {
                 sp += p;
                 *e |= happened;
-                let p_mean = p * per_internal;
-                pa = p_mean + (pa - p_mean) * self.power_coeff;
+                pa = pa * c + p * w;
                 top = top.max(pa);
             }
             m.sum_p[ch] = sp;

@@ -39,4 +39,14 @@ impl DcBlocker {
         self.y1 = y;
         y
     }
+
+    /// [`process`](Self::process) over a block, on a copy whose state stays in registers.
+    #[inline(always)]
+    pub fn process_block(&mut self, x: &[f32], out: &mut [f64]) {
+        let mut f = *self;
+        for (o, &x) in out.iter_mut().zip(x) {
+            *o = f.process(x as f64);
+        }
+        *self = f;
+    }
 }

@@ -93,17 +93,22 @@ const LANES: usize = 8;
 fn fir_block<const FMA: bool>(taps: &[f32], buf: &[f32], out: &mut [f32]) {
     let k = taps.len();
     let n = out.len();
+    // The windows of each group as iterators over the taps: the older half walks back from the
+    // centre, the newer half forward, so that no tap's window is indexed (and checked) apart.
+    let windows = |i0: usize, w: usize| {
+        (
+            buf[i0..i0 + k - 1 + w].windows(w).rev(),
+            buf[i0 + k..i0 + 2 * k - 1 + w].windows(w),
+        )
+    };
     let mut i0 = 0;
     // Two groups at a time: two independent chains of multiply-adds.
     while i0 + 2 * LANES <= n {
         let mut acc = [0.0f32; 2 * LANES];
-        for (j, &h) in taps.iter().enumerate() {
-            let a: &[f32; 2 * LANES] = buf[i0 + k - 1 - j..i0 + k - 1 - j + 2 * LANES]
-                .try_into()
-                .expect("2 LANES");
-            let b: &[f32; 2 * LANES] = buf[i0 + k + j..i0 + k + j + 2 * LANES]
-                .try_into()
-                .expect("2 LANES");
+        let (older, newer) = windows(i0, 2 * LANES);
+        for ((&h, a), b) in taps.iter().zip(older).zip(newer) {
+            let a: &[f32; 2 * LANES] = a.try_into().expect("2 LANES");
+            let b: &[f32; 2 * LANES] = b.try_into().expect("2 LANES");
             for l in 0..2 * LANES {
                 acc[l] = mac::<FMA>(h, a[l] + b[l], acc[l]);
             }
@@ -114,13 +119,10 @@ fn fir_block<const FMA: bool>(taps: &[f32], buf: &[f32], out: &mut [f32]) {
     let whole = n - n % LANES;
     for i0 in (i0..whole).step_by(LANES) {
         let mut acc = [0.0f32; LANES];
-        for (j, &h) in taps.iter().enumerate() {
-            let a: &[f32; LANES] = buf[i0 + k - 1 - j..i0 + k - 1 - j + LANES]
-                .try_into()
-                .expect("LANES");
-            let b: &[f32; LANES] = buf[i0 + k + j..i0 + k + j + LANES]
-                .try_into()
-                .expect("LANES");
+        let (older, newer) = windows(i0, LANES);
+        for ((&h, a), b) in taps.iter().zip(older).zip(newer) {
+            let a: &[f32; LANES] = a.try_into().expect("LANES");
+            let b: &[f32; LANES] = b.try_into().expect("LANES");
             for l in 0..LANES {
                 acc[l] = mac::<FMA>(h, a[l] + b[l], acc[l]);
             }

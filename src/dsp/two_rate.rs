@@ -336,34 +336,39 @@ impl BlockMeasure {
 /// keeps in vector registers; their order depends only on the slices).
 #[inline(always)]
 fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
-    let mut a = [[0.0f64; 4]; 5];
-    let (vc, ic) = (v.chunks_exact(4), i.chunks_exact(4));
-    let (vr, ir) = (vc.remainder(), ic.remainder());
-    for (v, i) in vc.zip(ic) {
-        for l in 0..4 {
-            a[0][l] += v[l];
-            a[1][l] += v[l] * v[l];
-            a[2][l] += i[l] * i[l];
-            let (av, ai) = (v[l].abs(), i[l].abs());
-            a[3][l] = if av > a[3][l] { av } else { a[3][l] };
-            a[4][l] = if ai > a[4][l] { ai } else { a[4][l] };
-        }
-    }
-    for (l, (&v, &i)) in vr.iter().zip(ir).enumerate() {
-        a[0][l] += v;
-        a[1][l] += v * v;
-        a[2][l] += i * i;
-        a[3][l] = a[3][l].max(v.abs());
-        a[4][l] = a[4][l].max(i.abs());
-    }
+    // One pass per quantity: each is a plain loop over four lanes in one register.
     let sum = |x: [f64; 4]| (x[0] + x[1]) + (x[2] + x[3]);
     let top = |x: [f64; 4]| x[0].max(x[1]).max(x[2].max(x[3]));
-    [sum(a[0]), sum(a[1]), sum(a[2]), top(a[3]), top(a[4])]
+    [
+        sum(lanes(v, |a, v| a + v)),
+        sum(lanes(v, |a, v| a + v * v)),
+        sum(lanes(i, |a, i| a + i * i)),
+        top(lanes(v, |a, v| if v.abs() > a { v.abs() } else { a })),
+        top(lanes(i, |a, i| if i.abs() > a { i.abs() } else { a })),
+    ]
+}
+
+/// `f` folded over `x` in four lanes from zero: lane l takes x[l], x[l + 4], …
+#[inline(always)]
+fn lanes(x: &[f64], f: impl Fn(f64, f64) -> f64) -> [f64; 4] {
+    let mut a = [0.0f64; 4];
+    let c = x.chunks_exact(4);
+    let rest = c.remainder();
+    for x in c {
+        let x: &[f64; 4] = x.try_into().expect("four");
+        for l in 0..4 {
+            a[l] = f(a[l], x[l]);
+        }
+    }
+    for (a, &x) in a.iter_mut().zip(rest) {
+        *a = f(*a, x);
+    }
+    a
 }
 
 /// max |x| over `x` in eight lanes.
 #[inline(always)]
-fn lane_peak(x: &[f32]) -> f32 {
+pub fn lane_peak(x: &[f32]) -> f32 {
     let mut a = [0.0f32; 8];
     let c = x.chunks_exact(8);
     let rest = c.remainder();
@@ -393,6 +398,10 @@ pub struct FullScratch {
     pub v_load: [f64; MAX_FULL_RUN],
     pub overload: [bool; MAX_FULL_RUN],
     pub out: [f32; MAX_FULL_RUN],
+    /// Per internal sample: near a knee, the events, v_load·i_load.
+    pub near: [bool; MAX_FULL_RUN],
+    pub events: [u8; MAX_FULL_RUN],
+    pub p: [f64; MAX_FULL_RUN],
 }
 
 impl FullScratch {
@@ -410,6 +419,9 @@ impl FullScratch {
             v_load: [0.0; MAX_FULL_RUN],
             overload: [false; MAX_FULL_RUN],
             out: [0.0; MAX_FULL_RUN],
+            near: [false; MAX_FULL_RUN],
+            events: [0; MAX_FULL_RUN],
+            p: [0.0; MAX_FULL_RUN],
         })
     }
 }
@@ -784,18 +796,50 @@ impl ChannelRun<'_> {
         let mut y = [0.0f32; MAX_COARSE_RUN];
         self.b_down
             .downsample::<FMA>(self.ch, &mut sc.out[..len], &mut y[..n]);
+        // Per internal sample: near a knee, and what happened (event bits), in one pass each.
         let (calm_pos, calm_neg) = k.calm_rails;
+        let (calm_i, calm_r, receiver) = (k.calm_current, k.calm_receiver, k.receiver_on);
+        for (((nr, &d), &i), &v) in sc.near[..len]
+            .iter_mut()
+            .zip(&sc.demand[..len])
+            .zip(&sc.i_out[..len])
+            .zip(&sc.v_load[..len])
+        {
+            *nr = (d > calm_pos)
+                | (d < -calm_neg)
+                | (i.abs() > calm_i)
+                | (receiver & (v.abs() > calm_r));
+        }
+        for (e, (((&d, &vi), &lim), &ov)) in sc.events[..len].iter_mut().zip(
+            sc.demand[..len]
+                .iter()
+                .zip(&sc.v_int[..len])
+                .zip(&sc.limiting[..len])
+                .zip(&sc.overload[..len]),
+        ) {
+            *e = u8::from(k.rail_clipping(d, vi)) * RAIL
+                | u8::from(lim) * LIMIT
+                | u8::from(ov) * OVERLOAD;
+        }
+        for (p, (&v, &i)) in sc.p[..len]
+            .iter_mut()
+            .zip(sc.v_load[..len].iter().zip(&sc.i_load[..len]))
+        {
+            *p = v * i;
+        }
+        // The coarse samples measured here: delivered (from `from` on) and not yet measured
+        // (the network's time from `metered` on), a stretch up to the end of the run.
+        let first_new = c
+            .metered
+            .saturating_add(r.up_latency as i64)
+            .saturating_sub(a as i64)
+            .max(0) as u64;
+        let j_meter = from.saturating_sub(a).max(first_new).min(n as u64) as usize;
         for j in 0..n {
             let m = a.wrapping_add(j as u64);
             let span = j * s..(j + 1) * s;
             // Calm: no value of this coarse sample near a knee.
-            let mut near = false;
-            for q in span.clone() {
-                let d = sc.demand[q];
-                near |= d > calm_pos || d < -calm_neg;
-                near |= sc.i_out[q].abs() > k.calm_current;
-                near |= k.receiver_on && sc.v_load[q].abs() > k.calm_receiver;
-            }
+            let near = sc.near[span.clone()].iter().fold(false, |a, &b| a | b);
             c.calm = if near { 0 } else { c.calm.saturating_add(1) };
             if m < from || m >= b {
                 continue;
@@ -805,43 +849,24 @@ impl ChannelRun<'_> {
             } else {
                 y[j]
             };
-            let t = m as i64 - r.up_latency as i64;
-            if t >= c.metered {
+            if j >= j_meter {
                 let host = ((m - m0) / r.per_host as u64) as usize;
-                let (mut sv, mut sv2, mut si2) = (meas.sum_v, meas.sum_v2, meas.sum_i2);
-                let mut sp = meas.sum_p[host];
-                let mut pv = meas.peak_v;
-                let mut pi = meas.peak_i;
-                let mut pvi = meas.peak_v_int as f32;
-                let mut rail = false;
-                let mut limit = false;
-                let mut overload = false;
-                for q in span {
-                    let v = sc.v_load[q];
-                    sv += v;
-                    sv2 += v * v;
-                    si2 += sc.i_out[q] * sc.i_out[q];
-                    sp += v * sc.i_load[q];
-                    pv = if v.abs() > pv { v.abs() } else { pv };
-                    let i = sc.i_out[q].abs();
-                    pi = if i > pi { i } else { pi };
-                    let vi = sc.v_int[q].abs();
-                    pvi = if vi > pvi { vi } else { pvi };
-                    rail |= k.rail_clipping(sc.demand[q], sc.v_int[q]);
-                    limit |= sc.limiting[q];
-                    overload |= sc.overload[q];
-                }
-                (meas.sum_v, meas.sum_v2, meas.sum_i2) = (sv, sv2, si2);
-                meas.sum_p[host] = sp;
-                meas.peak_v = pv;
-                meas.peak_i = pi;
-                meas.peak_v_int = meas.peak_v_int.max(pvi as f64);
-                let events = [(rail, RAIL), (limit, LIMIT), (overload, OVERLOAD)];
-                for (happened, bit) in events {
-                    meas.events[host] |= u8::from(happened) * bit;
-                }
-                c.metered = t + 1;
+                let p = &sc.p[span.clone()];
+                meas.sum_p[host] += p.iter().sum::<f64>();
+                meas.events[host] |= sc.events[span].iter().fold(0, |a, &e| a | e);
             }
+        }
+        if j_meter < n {
+            let q = j_meter * s..len;
+            let [sv, sv2, si2, pv, pi] = lane_sums(&sc.v_load[q.clone()], &sc.i_out[q.clone()]);
+            meas.sum_v += sv;
+            meas.sum_v2 += sv2;
+            meas.sum_i2 += si2;
+            meas.peak_v = meas.peak_v.max(pv);
+            meas.peak_i = meas.peak_i.max(pi);
+            let pvi = lane_peak(&sc.v_int[q]) as f64;
+            meas.peak_v_int = meas.peak_v_int.max(pvi);
+            c.metered = (a + n as u64) as i64 - r.up_latency as i64;
         }
     }
 

@@ -234,7 +234,7 @@ impl Vst3Plugin for Outpath {
 #[cfg(feature = "standalone")]
 pub mod standalone {
     use crate::model::Settings;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Mutex;
 
     /// Set by `outpath_standalone --test-signal`: silent input is replaced by [`TestSignal`].
@@ -247,6 +247,10 @@ pub mod standalone {
     /// Level of the white noise under the tone, dBFS rms: it lets the spectrum show the
     /// connection's response across the band.
     pub const TEST_NOISE_DBFS: f64 = -50.0;
+
+    /// How much of the test signal has been played, ms: the layout report waits until every
+    /// level has been measured.
+    static TEST_SIGNAL_PLAYED_MS: AtomicU64 = AtomicU64::new(0);
 
     /// A sine whose level changes every second over a quiet noise bed, written into a buffer
     /// that the host left silent (the dummy audio backend gives only silence).
@@ -286,17 +290,36 @@ pub mod standalone {
                 }
                 self.n += 1;
             }
+            let played_ms = self.n as f64 * 1e3 / sample_rate;
+            TEST_SIGNAL_PLAYED_MS.store(played_ms as u64, Ordering::Relaxed);
         }
     }
 
-    /// Set by `outpath_standalone --layout-file PATH`: once the editor has been open for
-    /// [`LAYOUT_AFTER_S`], it writes where it put its views (logical points) and the ids of the
-    /// warnings it shows to PATH, so the screenshot test knows which pixels are which.
+    /// Set by `outpath_standalone --layout-file PATH`: once [`layout_due`], the editor writes
+    /// where it put its views (logical points) and the ids of the warnings it shows to PATH, so
+    /// the screenshot test knows which pixels are which.
     pub static LAYOUT_FILE: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
 
-    /// How long the editor waits before writing its layout: the start scenario is written and a
-    /// second of the test signal has been measured by then.
+    /// How long the editor waits at least before writing its layout: the start scenario is
+    /// written by then.
     pub const LAYOUT_AFTER_S: f64 = 1.0;
+
+    /// How long the editor waits at most for the test signal before writing its layout anyway
+    /// (the input may not be silent, or the audio may not run).
+    pub const LAYOUT_GIVE_UP_S: f64 = 15.0;
+
+    /// Whether the editor, open for `now_s`, should write its layout: after [`LAYOUT_AFTER_S`],
+    /// and, with the test signal on, once it has played every level in full. The audio thread
+    /// and the editor start at different moments, so the editor's clock alone cannot say which
+    /// levels have been measured (a slow machine once wrote the layout during the first, quiet
+    /// level, before the loud one that makes a line out current-limit).
+    pub fn layout_due(now_s: f64) -> bool {
+        let levels_ms = 1000 * TEST_LEVELS_DBFS.len() as u64;
+        now_s >= LAYOUT_AFTER_S
+            && (!TEST_SIGNAL.load(Ordering::Relaxed)
+                || TEST_SIGNAL_PLAYED_MS.load(Ordering::Relaxed) >= levels_ms
+                || now_s >= LAYOUT_GIVE_UP_S)
+    }
 
     /// Writes the editor's layout and warnings to [`LAYOUT_FILE`] if one was asked for and not yet
     /// written: `{"chain": [x, y, width, height], …, "warning_ids": ["id", …]}`.

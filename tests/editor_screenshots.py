@@ -122,8 +122,9 @@ def screenshot(display, path):
 
 
 def capture(display, name, args, shots=4, interval=0.5):
-    """Starts the standalone with `args`, waits for its first frame plus a second of audio, and
-    takes `shots` screenshots `interval` s apart. Returns (layout, paths, log)."""
+    """Starts the standalone with `args`, waits until the editor writes its layout (once the test
+    signal has played each of its levels in full), and takes `shots` screenshots `interval` s
+    apart. Returns (layout, paths)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     layout_file = ARTIFACTS / f"editor-{name}-layout.json"
     layout_file.unlink(missing_ok=True)

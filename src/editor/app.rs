@@ -256,7 +256,7 @@ impl EditorApp {
         });
         let shown = self.warnings.shown(now);
         #[cfg(feature = "standalone")]
-        if now >= crate::standalone::LAYOUT_AFTER_S {
+        if crate::standalone::layout_due(now) {
             let ids: Vec<&str> = shown.iter().map(|w| w.id).collect();
             let rects = [
                 ("top", top),

@@ -253,6 +253,143 @@ impl CoarsePair {
             i_load: [y[HISTORIES + 4], y[HISTORIES + 5]],
         }
     }
+
+    /// The pairs of a stretch, one after the other: pair p reads `inputs[2p .. 2p +
+    /// PAIR_INPUTS]` (oldest first), writes its two periods' outputs at 2p and 2p + 1 of
+    /// `out`, and leaves the state after it in `states[(first + 2p) & (states.len() − 1)]`
+    /// (a ring whose length is a power of two). With `FMA` on x86-64 the stretch runs in a
+    /// kernel written for AVX2 ([`stretch_avx2`]); it sums the same products in another order.
+    #[inline(always)]
+    pub fn run_stretch<const FMA: bool>(
+        &self,
+        state: &mut NetworkState,
+        inputs: &[f64],
+        out: StretchOutputs<'_>,
+        states: &mut [NetworkState],
+        first: u64,
+    ) {
+        let pairs = out.v_load.len() / 2;
+        assert!(
+            out.i_out.len() >= 2 * pairs
+                && out.i_load.len() >= 2 * pairs
+                && (pairs == 0 || inputs.len() >= 2 * pairs + PAIR_INPUTS - 2)
+                && states.len().is_power_of_two(),
+            "the stretch's buffers hold its pairs"
+        );
+        #[cfg(target_arch = "x86_64")]
+        if FMA {
+            // SAFETY: `FMA` code runs only where the processor has AVX2 and FMA (see
+            // `Isa`), and the lengths were checked above.
+            unsafe { stretch_avx2(&self.cols, state, inputs, pairs, out, states, first) };
+            return;
+        }
+        let mask = states.len() as u64 - 1;
+        for p in 0..pairs {
+            let window: &[f64; PAIR_INPUTS] = inputs[2 * p..2 * p + PAIR_INPUTS]
+                .try_into()
+                .expect("checked above");
+            let o = self.run_with::<FMA>(state, window);
+            out.v_load[2 * p..2 * p + 2].copy_from_slice(&o.v_load);
+            out.i_out[2 * p..2 * p + 2].copy_from_slice(&o.i_out);
+            out.i_load[2 * p..2 * p + 2].copy_from_slice(&o.i_load);
+            states[(first.wrapping_add(2 * p as u64) & mask) as usize] = *state;
+        }
+    }
+}
+
+/// Where [`CoarsePair::run_stretch`] writes the outputs, by coarse sample: two per pair.
+pub struct StretchOutputs<'a> {
+    pub v_load: &'a mut [f64],
+    pub i_out: &'a mut [f64],
+    pub i_load: &'a mut [f64],
+}
+
+/// [`CoarsePair::run_stretch`] for AVX2 with FMA. A column's twelve rows are three vectors of
+/// four: rows 0–3 (histories), 4–7 (the last two histories, then the load voltage of both
+/// periods) and 8–11 (the stage current, then the load current, of both periods). The inputs'
+/// columns go into two sums (even and odd inputs), which then take three histories each, so
+/// that what waits from one pair to the next is a permute, three multiply-adds and an add;
+/// the histories stay in registers for the whole stretch.
+///
+/// # Safety
+/// The processor must have AVX2 and FMA, and the buffers must be as `run_stretch` checks.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn stretch_avx2(
+    cols: &[[f64; PAIR_ROWS]; HISTORIES + PAIR_INPUTS],
+    state: &mut NetworkState,
+    inputs: &[f64],
+    pairs: usize,
+    out: StretchOutputs<'_>,
+    states: &mut [NetworkState],
+    first: u64,
+) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(PAIR_ROWS == 12 && HISTORIES == 6);
+    let col = |c: usize, k: usize| _mm256_loadu_pd(cols[c].as_ptr().add(4 * k));
+    let h = state.histories();
+    let mut lo = _mm256_loadu_pd(h.as_ptr());
+    let mut hi = _mm_loadu_pd(h.as_ptr().add(4));
+    let mask = states.len() as u64 - 1;
+    let u = inputs.as_ptr();
+    for p in 0..pairs {
+        // Inputs oldest first: input q's column is HISTORIES + PAIR_INPUTS − 1 − q.
+        let input = |q: usize| _mm256_broadcast_sd(&*u.add(2 * p + q));
+        let column = |q: usize| HISTORIES + PAIR_INPUTS - 1 - q;
+        let (z0, z1) = (input(0), input(1));
+        let mut even = [0, 1, 2].map(|k| _mm256_mul_pd(col(column(0), k), z0));
+        let mut odd = [0, 1, 2].map(|k| _mm256_mul_pd(col(column(1), k), z1));
+        for q in 2..PAIR_INPUTS {
+            let z = input(q);
+            let acc = if q % 2 == 0 { &mut even } else { &mut odd };
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_pd(col(column(q), k), z, *a);
+            }
+        }
+        let hist = [
+            _mm256_permute4x64_pd::<0x00>(lo),
+            _mm256_permute4x64_pd::<0x55>(lo),
+            _mm256_permute4x64_pd::<0xAA>(lo),
+            _mm256_permute4x64_pd::<0xFF>(lo),
+            _mm256_broadcastsd_pd(hi),
+            _mm256_permute4x64_pd::<0x55>(_mm256_castpd128_pd256(hi)),
+        ];
+        for (c, &z) in hist.iter().enumerate() {
+            let acc = if c < 3 { &mut even } else { &mut odd };
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_pd(col(c, k), z, *a);
+            }
+        }
+        let y = [
+            _mm256_add_pd(even[0], odd[0]),
+            _mm256_add_pd(even[1], odd[1]),
+            _mm256_add_pd(even[2], odd[2]),
+        ];
+        lo = y[0];
+        hi = _mm256_castpd256_pd128(y[1]);
+        _mm_storeu_pd(
+            out.v_load.as_mut_ptr().add(2 * p),
+            _mm256_extractf128_pd::<1>(y[1]),
+        );
+        _mm_storeu_pd(
+            out.i_out.as_mut_ptr().add(2 * p),
+            _mm256_castpd256_pd128(y[2]),
+        );
+        _mm_storeu_pd(
+            out.i_load.as_mut_ptr().add(2 * p),
+            _mm256_extractf128_pd::<1>(y[2]),
+        );
+        let mut next = [0.0; HISTORIES];
+        _mm256_storeu_pd(next.as_mut_ptr(), lo);
+        _mm_storeu_pd(next.as_mut_ptr().add(4), hi);
+        let slot = (first.wrapping_add(2 * p as u64) & mask) as usize;
+        *states.get_unchecked_mut(slot) = NetworkState::from_histories(next);
+    }
+    let mut next = [0.0; HISTORIES];
+    _mm256_storeu_pd(next.as_mut_ptr(), lo);
+    _mm_storeu_pd(next.as_mut_ptr().add(4), hi);
+    *state = NetworkState::from_histories(next);
 }
 
 #[cfg(test)]
@@ -416,6 +553,92 @@ mod tests {
                     "{:?} {f} Hz: {got} vs {want}",
                     s.load
                 );
+            }
+        }
+    }
+
+    /// A stretch of pairs, portable and (where the processor has them) with AVX2 and FMA,
+    /// gives what the pairs one by one give, and leaves each pair's state in its ring slot.
+    #[test]
+    fn stretch_is_its_pairs() {
+        let s = speaker();
+        let k = NetworkCoeffs::new(&Network::from_settings(&s), 1e3, 384_000.0);
+        let pair = CoarsePair::new(&CoarseNetwork::new(&k, 4, TAU * 20_000.0 / 96_000.0));
+        let pairs = 300;
+        let inputs: Vec<f64> = (0..2 * pairs + PAIR_INPUTS)
+            .map(|i| signal(i as f64 / 96_000.0) + 0.3 * ((i * 7919) % 13) as f64 / 13.0)
+            .collect();
+        let start = NetworkState::from_histories([0.1, -0.2, 0.3, 1e-3, -2e-3, 0.05]);
+        // The pairs one by one.
+        let mut want_state = start;
+        let mut want = vec![[0.0; 6]; pairs];
+        let mut want_states = Vec::new();
+        for (p, w) in want.iter_mut().enumerate() {
+            let mut window: [f64; PAIR_INPUTS] =
+                inputs[2 * p..2 * p + PAIR_INPUTS].try_into().unwrap();
+            window.reverse(); // `run` takes them newest first
+            let o = pair.run(&mut want_state, &window);
+            *w = [
+                o.v_load[0],
+                o.v_load[1],
+                o.i_out[0],
+                o.i_out[1],
+                o.i_load[0],
+                o.i_load[1],
+            ];
+            want_states.push(want_state);
+        }
+        let mut kinds = vec![false];
+        #[cfg(target_arch = "x86_64")]
+        if crate::dsp::isa::Isa::detect() == crate::dsp::isa::Isa::Avx2Fma {
+            kinds.push(true);
+        }
+        for fma in kinds {
+            let (mut v, mut i, mut l) = (
+                vec![0.0; 2 * pairs],
+                vec![0.0; 2 * pairs],
+                vec![0.0; 2 * pairs],
+            );
+            let mut ring = [NetworkState::default(); 64];
+            let mut st = start;
+            let out = StretchOutputs {
+                v_load: &mut v,
+                i_out: &mut i,
+                i_load: &mut l,
+            };
+            // The first pair's state lands in slot 60; the ring wraps.
+            if fma {
+                pair.run_stretch::<true>(&mut st, &inputs, out, &mut ring, 60);
+            } else {
+                pair.run_stretch::<false>(&mut st, &inputs, out, &mut ring, 60);
+            }
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+            for (p, w) in want.iter().enumerate() {
+                let got = [
+                    v[2 * p],
+                    v[2 * p + 1],
+                    i[2 * p],
+                    i[2 * p + 1],
+                    l[2 * p],
+                    l[2 * p + 1],
+                ];
+                for (a, b) in got.iter().zip(w) {
+                    assert!(close(*a, *b), "fma {fma} pair {p}: {got:?} vs {w:?}");
+                }
+            }
+            for (a, b) in st.histories().iter().zip(want_state.histories()) {
+                assert!(close(*a, b), "fma {fma}: final state");
+            }
+            // The last 32 pairs' states, each in slot (60 + 2p) mod 64.
+            for p in pairs - 32..pairs {
+                let slot = (60 + 2 * p) % 64;
+                for (a, b) in ring[slot]
+                    .histories()
+                    .iter()
+                    .zip(want_states[p].histories())
+                {
+                    assert!(close(*a, b), "fma {fma}: state of pair {p} in slot {slot}");
+                }
             }
         }
     }

@@ -38,7 +38,7 @@
 //! Every decision depends only on the signal up to the sample it is taken at, so the result
 //! does not depend on how the host cuts its blocks.
 
-use super::coarse_network::{CoarseOutput, PAIR_INPUTS};
+use super::coarse_network::{CoarseOutput, StretchOutputs, PAIR_INPUTS};
 use super::fractional_delay::{LOOKAHEAD, TAPS};
 use super::network::NetworkState;
 use super::noise::NoiseSource;
@@ -611,22 +611,22 @@ impl ChannelRun<'_> {
         let mut i_out = [0.0f64; MAX_COARSE_RUN];
         let mut i_load = [0.0f64; MAX_COARSE_RUN];
         let mut i_near = [0.0f32; MAX_COARSE_RUN + 3];
-        let mut coarse = c.coarse;
         let m = 2 * stage_calm;
-        for p in 0..stage_calm {
-            let window: &[f64; PAIR_INPUTS] = lin[2 * p..2 * p + PAIR_INPUTS]
-                .try_into()
-                .expect("the window lies within the run");
-            let o = k.pair.run_with::<FMA>(&mut coarse, window);
-            v_load[2 * p..2 * p + 2].copy_from_slice(&o.v_load);
-            i_out[2 * p..2 * p + 2].copy_from_slice(&o.i_out);
-            i_load[2 * p..2 * p + 2].copy_from_slice(&o.i_load);
-            i_near[3 + 2 * p] = o.i_out[0] as f32;
-            i_near[4 + 2 * p] = o.i_out[1] as f32;
-            let t = first.wrapping_add(2 * p as u64 + 1);
-            c.cold_states[(t & MASK) as usize] = coarse;
+        // The state after each pair is the one at its second coarse sample.
+        k.pair.run_stretch::<FMA>(
+            &mut c.coarse,
+            &lin[..m + BACK],
+            StretchOutputs {
+                v_load: &mut v_load[..m],
+                i_out: &mut i_out[..m],
+                i_load: &mut i_load[..m],
+            },
+            &mut c.cold_states,
+            first.wrapping_add(1),
+        );
+        for (w, &i) in i_near[3..3 + m].iter_mut().zip(&i_out[..m]) {
+            *w = i as f32;
         }
-        c.coarse = coarse;
         // Hum, receiver, listen scale.
         let mut hum = [0.0f64; MAX_COARSE_RUN];
         ring_read(self.hum2, first, &mut hum[..m]);

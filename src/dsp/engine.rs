@@ -21,8 +21,8 @@ use super::path::Path;
 use super::shapers::ColourTable;
 use super::smoothing::{glide, SMOOTHING_TIME_S};
 use super::two_rate::{
-    lane_peak, ring_write, BlockMeasure, ChannelRun, FullScratch, Rates, LIMIT, OVERLOAD, RAIL,
-    RING,
+    lane_peak, lanes, ring_write, BlockMeasure, ChannelRun, FullScratch, Rates, LIMIT, OVERLOAD,
+    RAIL, RING,
 };
 use crate::model::units::db_to_gain;
 use crate::model::Settings;
@@ -467,19 +467,28 @@ impl Engine {
             m.peak_i = m.peak_i.max(b.peak_i);
             m.peak_v_int = m.peak_v_int.max(b.peak_v_int);
             let mut sp = m.sum_p[ch];
-            let (mut pa, mut top) = (self.power_avg[ch], m.max_power_1s);
-            // The running average a ← c·a + (1 − c)·p/F: one multiply and one add wait for
-            // the sample before.
+            let mut pa = self.power_avg[ch];
+            // The running average a ← c·a + (1 − c)·p/F: one (fused) multiply-add waits for
+            // the sample before; the largest of the block is found afterwards, in lanes.
             let (c, w) = (self.power_coeff, (1.0 - self.power_coeff) * per_internal);
+            let mut averages = [0.0f64; MAX_BLOCK];
             let per_host = b.sum_p[..n].iter().zip(&b.events[..n]);
-            for (e, (&p, &happened)) in events[..n].iter_mut().zip(per_host) {
+            for ((e, (&p, &happened)), a) in events[..n].iter_mut().zip(per_host).zip(&mut averages)
+            {
                 sp += p;
                 *e |= happened;
-                pa = pa * c + p * w;
-                top = top.max(pa);
+                pa = if FMA {
+                    pa.mul_add(c, p * w)
+                } else {
+                    pa * c + p * w
+                };
+                *a = pa;
             }
             m.sum_p[ch] = sp;
-            (self.power_avg[ch], m.max_power_1s) = (pa, top);
+            self.power_avg[ch] = pa;
+            // (The meters' maximum starts from 0, so lanes that start from 0 change nothing.)
+            let top = lanes(&averages[..n], |t, a| if a > t { a } else { t });
+            m.max_power_1s = top.iter().fold(m.max_power_1s, |t, &a| t.max(a));
             for (e, &gain) in events[..n].iter_mut().zip(&gains[ch][..n]) {
                 if gain < ENGAGED_GAIN {
                     *e |= CEILING;

@@ -350,7 +350,7 @@ fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
 
 /// `f` folded over `x` in four lanes from zero: lane l takes x[l], x[l + 4], …
 #[inline(always)]
-fn lanes(x: &[f64], f: impl Fn(f64, f64) -> f64) -> [f64; 4] {
+pub fn lanes(x: &[f64], f: impl Fn(f64, f64) -> f64) -> [f64; 4] {
     let mut a = [0.0f64; 4];
     let c = x.chunks_exact(4);
     let rest = c.remainder();

@@ -438,7 +438,7 @@ impl Engine {
         let mut gains = [[1.0f64; MAX_BLOCK]; 2];
         for ch in 0..nch {
             let mut v = [0.0f64; MAX_BLOCK];
-            self.dc[ch].process_block(&y[ch][..n], &mut v[..n]);
+            self.dc[ch].process_block::<FMA>(&y[ch][..n], &mut v[..n]);
             self.ceiling[ch].process_block(&mut v[..n], self.ceiling_lin, &mut gains[ch][..n]);
             for (out, &v) in buffers[ch][start..start + n].iter_mut().zip(&v[..n]) {
                 let v = v as f32;

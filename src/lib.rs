@@ -306,20 +306,37 @@ pub mod standalone {
 
     /// How long the editor waits at most for the test signal before writing its layout anyway
     /// (the input may not be silent, or the audio may not run).
-    pub const LAYOUT_GIVE_UP_S: f64 = 15.0;
+    pub const LAYOUT_GIVE_UP_S: f64 = 10.0;
 
     /// Whether the editor, open for `now_s`, should write its layout: after [`LAYOUT_AFTER_S`],
-    /// and, with the test signal on, once it has played every level in full. The audio thread
+    /// and, with the test signal on, once it has played every level in full since the editor
+    /// opened. The audio thread
     /// and the editor start at different moments, so the editor's clock alone cannot say which
     /// levels have been measured (a slow machine once wrote the layout during the first, quiet
     /// level, before the loud one that makes a line out current-limit).
     pub fn layout_due(now_s: f64) -> bool {
+        // What had been played when the editor first asked: the meters measure only from then
+        // on.
+        let played = TEST_SIGNAL_PLAYED_MS.load(Ordering::Relaxed);
+        let opened = match EDITOR_OPENED_AT_MS.compare_exchange(
+            u64::MAX,
+            played,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => played,
+            Err(at) => at,
+        };
         let levels_ms = 1000 * TEST_LEVELS_DBFS.len() as u64;
         now_s >= LAYOUT_AFTER_S
             && (!TEST_SIGNAL.load(Ordering::Relaxed)
-                || TEST_SIGNAL_PLAYED_MS.load(Ordering::Relaxed) >= levels_ms
+                || played >= opened + levels_ms
                 || now_s >= LAYOUT_GIVE_UP_S)
     }
+
+    /// How much of the test signal had been played when the editor first asked [`layout_due`]
+    /// (u64::MAX until then), ms.
+    static EDITOR_OPENED_AT_MS: AtomicU64 = AtomicU64::new(u64::MAX);
 
     /// Writes the editor's layout and warnings to [`LAYOUT_FILE`] if one was asked for and not yet
     /// written: `{"chain": [x, y, width, height], …, "warning_ids": ["id", …]}`.

@@ -257,8 +257,9 @@ impl CoarsePair {
     /// The pairs of a stretch, one after the other: pair p reads `inputs[2p .. 2p +
     /// PAIR_INPUTS]` (oldest first), writes its two periods' outputs at 2p and 2p + 1 of
     /// `out`, and leaves the state after it in `states[(first + 2p) & (states.len() − 1)]`
-    /// (a ring whose length is a power of two). With `FMA` on x86-64 the stretch runs in a
-    /// kernel written for AVX2 ([`stretch_avx2`]); it sums the same products in another order.
+    /// (a ring whose length is a power of two). With `FMA` on an x86-64 processor that has
+    /// AVX2 and FMA the stretch runs in a kernel written for them ([`stretch_avx2`]); it sums
+    /// the same products in another order.
     #[inline(always)]
     pub fn run_stretch<const FMA: bool>(
         &self,
@@ -277,9 +278,9 @@ impl CoarsePair {
             "the stretch's buffers hold its pairs"
         );
         #[cfg(target_arch = "x86_64")]
-        if FMA {
-            // SAFETY: `FMA` code runs only where the processor has AVX2 and FMA (see
-            // `Isa`), and the lengths were checked above.
+        if FMA && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the processor has AVX2 and FMA (asked just above: a cached flag, no
+            // system call), and the lengths were checked above.
             unsafe { stretch_avx2(&self.cols, state, inputs, pairs, out, states, first) };
             return;
         }

@@ -31,6 +31,8 @@ impl DcBlocker {
 
     /// One sample, as y[n] = a·y[n−1] + a·(x[n] − x[n−1]): only the multiply-add on y waits
     /// for the sample before (fused when `FMA`, for code compiled with the FMA instructions).
+    /// It does not flush small states: [`process_block`](Self::process_block) does, once per
+    /// block.
     #[inline(always)]
     pub fn process<const FMA: bool>(&mut self, x: f64) -> f64 {
         let d = self.a * (x - self.x1);
@@ -88,9 +90,10 @@ mod tests {
             for (n, &v) in y.iter().enumerate() {
                 assert!((v - a.powi(n as i32 + 1)).abs() < 1e-12, "{n}: {v}");
             }
-            // A 1 kHz sine after 20 s: the gain is |a(1 − e^{−jω})/(1 − a·e^{−jω})|.
+            // A 1 Hz sine, twice the corner, after 20 s: the gain is
+            // |a(1 − e^{−jω})/(1 − a·e^{−jω})| (0.894), measured over its last two periods.
             let mut f = DcBlocker::new(DC_BLOCK_HZ, fs);
-            let w = TAU * 1_000.0 / fs;
+            let w = TAU * 1.0 / fs;
             let (mut peak, mut out) = (0.0f64, [0.0; 32]);
             let blocks = (20.0 * fs) as usize / 32;
             for b in 0..blocks {
@@ -98,17 +101,24 @@ mod tests {
                     .map(|i| (0.5 + ((w * (b * 32 + i) as f64).sin())) as f32)
                     .collect();
                 run(&mut f, &x, &mut out);
-                if b + 100 >= blocks {
+                if b + (2.0 * fs) as usize / 32 >= blocks {
                     peak = out.iter().fold(peak, |p, v| p.max(v.abs()));
                 }
             }
             let (c, s) = (w.cos(), w.sin());
             let num = a * ((1.0 - c).powi(2) + s * s).sqrt();
             let den = ((1.0 - a * c).powi(2) + (a * s).powi(2)).sqrt();
+            assert!(
+                (num / den - 0.894).abs() < 1e-3,
+                "the formula: {}",
+                num / den
+            );
             assert!((peak - num / den).abs() < 1e-4, "{peak} vs {}", num / den);
-            // Silence after that: the state reaches exactly zero, never a subnormal.
+            // Silence after that: the state never falls below 1e-30 without being set to zero
+            // (unflushed it would only decay, to about 1e-182 here), and ends at exact zero.
             for _ in 0..200_000 {
                 run(&mut f, &[0.0; 32], &mut out);
+                assert!(f.y1 == 0.0 || f.y1.abs() >= 1e-30, "{}", f.y1);
             }
             assert_eq!(out, [0.0; 32]);
         }

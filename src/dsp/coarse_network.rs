@@ -334,6 +334,13 @@ unsafe fn stretch_avx2(
     let mut hi = _mm_loadu_pd(h.as_ptr().add(4));
     let mask = states.len() as u64 - 1;
     let u = inputs.as_ptr();
+    // The histories held in `lo` (the first four) and `hi` (the last two) as a state.
+    let state_of = |lo: __m256d, hi: __m128d| {
+        let mut h = [0.0; HISTORIES];
+        _mm256_storeu_pd(h.as_mut_ptr(), lo);
+        _mm_storeu_pd(h.as_mut_ptr().add(4), hi);
+        NetworkState::from_histories(h)
+    };
     for p in 0..pairs {
         // Inputs oldest first: input q's column is HISTORIES + PAIR_INPUTS − 1 − q.
         let input = |q: usize| _mm256_broadcast_sd(&*u.add(2 * p + q));
@@ -381,16 +388,10 @@ unsafe fn stretch_avx2(
             out.i_load.as_mut_ptr().add(2 * p),
             _mm256_extractf128_pd::<1>(y[2]),
         );
-        let mut next = [0.0; HISTORIES];
-        _mm256_storeu_pd(next.as_mut_ptr(), lo);
-        _mm_storeu_pd(next.as_mut_ptr().add(4), hi);
         let slot = (first.wrapping_add(2 * p as u64) & mask) as usize;
-        *states.get_unchecked_mut(slot) = NetworkState::from_histories(next);
+        *states.get_unchecked_mut(slot) = state_of(lo, hi);
     }
-    let mut next = [0.0; HISTORIES];
-    _mm256_storeu_pd(next.as_mut_ptr(), lo);
-    _mm_storeu_pd(next.as_mut_ptr().add(4), hi);
-    *state = NetworkState::from_histories(next);
+    *state = state_of(lo, hi);
 }
 
 #[cfg(test)]

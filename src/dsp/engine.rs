@@ -37,6 +37,9 @@ const _: () = assert!(STEADY_BLOCK == MAX_BLOCK);
 pub const CROSSFADE_S: f64 = 0.020;
 /// Largest input magnitude taken, full scale = 1 (+60 dBFS): anything beyond is hostile.
 pub const INPUT_LIMIT: f64 = 1_000.0;
+/// Samples smaller than this (−600 dBFS) are silence, in and out: subnormal values would send
+/// the processor's arithmetic down its slow path, and nothing of them could be heard.
+pub const SILENCE_BELOW: f32 = 1e-30;
 /// Time constant of the running power average behind `max_power_1s`, seconds.
 pub const POWER_AVERAGE_S: f64 = 1.0;
 
@@ -362,10 +365,12 @@ impl Engine {
             let mut x = [0.0f32; MAX_BLOCK];
             let limit = INPUT_LIMIT as f32;
             for (v, &raw) in x[..n].iter_mut().zip(&buffers[ch][start..start + n]) {
-                // Within ±INPUT_LIMIT; NaN and ±∞ (which fail the last test) become silence.
+                // Within ±INPUT_LIMIT; NaN, ±∞ and anything below SILENCE_BELOW (which fail the
+                // last test) become silence.
                 let clamped = if raw > limit { limit } else { raw };
                 let clamped = if clamped < -limit { -limit } else { clamped };
-                *v = if raw.abs() < f32::INFINITY {
+                let size = raw.abs();
+                *v = if size < f32::INFINITY && size >= SILENCE_BELOW {
                     clamped
                 } else {
                     0.0
@@ -442,7 +447,7 @@ impl Engine {
             self.ceiling[ch].process_block(&mut v[..n], self.ceiling_lin, &mut gains[ch][..n]);
             for (out, &v) in buffers[ch][start..start + n].iter_mut().zip(&v[..n]) {
                 let v = v as f32;
-                *out = if v.is_finite() && v.abs() >= 1e-30 {
+                *out = if v.is_finite() && v.abs() >= SILENCE_BELOW {
                     v
                 } else {
                     0.0

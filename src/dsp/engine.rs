@@ -21,7 +21,7 @@ use super::path::Path;
 use super::shapers::ColourTable;
 use super::smoothing::{glide, SMOOTHING_TIME_S};
 use super::two_rate::{
-    lane_peak, lanes, ring_write, BlockMeasure, ChannelRun, FullScratch, Rates, LIMIT, OVERLOAD,
+    lane_peak, lanes, ring_write, BlockMeasure, ChannelRun, Rates, RunScratch, LIMIT, OVERLOAD,
     RAIL, RING,
 };
 use crate::model::units::db_to_gain;
@@ -30,8 +30,8 @@ use crate::model::Settings;
 /// Host samples between coefficient updates while settings move.
 pub const SUB_BLOCK: usize = 16;
 /// Host samples in one block while nothing moves (no glide, no crossfade): a block's fixed
-/// costs spread over more samples. Two sub-blocks, the most the stages take at once.
-pub const STEADY_BLOCK: usize = 2 * SUB_BLOCK;
+/// costs spread over more samples. Four sub-blocks, the most the stages take at once.
+pub const STEADY_BLOCK: usize = 4 * SUB_BLOCK;
 const _: () = assert!(STEADY_BLOCK == MAX_BLOCK);
 /// Length of a switch crossfade, seconds.
 pub const CROSSFADE_S: f64 = 0.020;
@@ -362,7 +362,7 @@ impl Engine {
         let t2 = self.t2;
         let sc = &mut *self.scratch;
         for ch in 0..nch {
-            let mut x = [0.0f32; MAX_BLOCK];
+            let x = &mut sc.x;
             let limit = INPUT_LIMIT as f32;
             for (v, &raw) in x[..n].iter_mut().zip(&buffers[ch][start..start + n]) {
                 // Within ±INPUT_LIMIT; NaN, ±∞ and anything below SILENCE_BELOW (which fail the
@@ -378,7 +378,7 @@ impl Engine {
             }
             let peak = lane_peak(&x[..n]);
             self.meters.peak_in = self.meters.peak_in.max(peak as f64);
-            let mut u = [0.0f32; 2 * MAX_BLOCK];
+            let u = &mut sc.u;
             self.up.upsample::<FMA>(ch, &x[..n], &mut u[..len]);
             ring_write(&mut self.u2[ch], t2, &u[..len]);
         }
@@ -432,7 +432,7 @@ impl Engine {
                 }
             }
         }
-        let mut y = [[0.0f32; MAX_BLOCK]; 2];
+        let y = &mut sc.y;
         for ch in 0..nch {
             self.down
                 .downsample::<FMA>(ch, &mut sc.out[ch][..len], &mut y[ch][..n]);
@@ -440,9 +440,9 @@ impl Engine {
         self.t2 += len as u64;
 
         // The DC blocker and the ceiling, channel by channel over the block.
-        let mut gains = [[1.0f64; MAX_BLOCK]; 2];
+        let gains = &mut sc.gains;
         for ch in 0..nch {
-            let mut v = [0.0f64; MAX_BLOCK];
+            let v = &mut sc.v;
             self.dc[ch].process_block::<FMA>(&y[ch][..n], &mut v[..n]);
             self.ceiling[ch].process_block(&mut v[..n], self.ceiling_lin, &mut gains[ch][..n]);
             for (out, &v) in buffers[ch][start..start + n].iter_mut().zip(&v[..n]) {
@@ -462,7 +462,8 @@ impl Engine {
         let per_internal = 1.0 / f as f64; // (f is a power of two: exact)
         let m = &mut self.meters;
         const CEILING: u8 = 8;
-        let mut events = [0u8; MAX_BLOCK];
+        let events = &mut sc.events;
+        events[..n].fill(0);
         for ch in 0..nch {
             let b = &meas[ch];
             m.sum_v[ch] += b.sum_v;
@@ -476,9 +477,12 @@ impl Engine {
             // The running average a ← c·a + (1 − c)·p/F: one (fused) multiply-add waits for
             // the sample before; the largest of the block is found afterwards, in lanes.
             let (c, w) = (self.power_coeff, (1.0 - self.power_coeff) * per_internal);
-            let mut averages = [0.0f64; MAX_BLOCK];
+            let averages = &mut sc.averages;
             let per_host = b.sum_p[..n].iter().zip(&b.events[..n]);
-            for ((e, (&p, &happened)), a) in events[..n].iter_mut().zip(per_host).zip(&mut averages)
+            for ((e, (&p, &happened)), a) in events[..n]
+                .iter_mut()
+                .zip(per_host)
+                .zip(averages.iter_mut())
             {
                 sp += p;
                 *e |= happened;
@@ -519,25 +523,42 @@ impl Engine {
     }
 }
 
-/// Working memory of the engine, allocated once.
+/// Working memory of the engine, allocated once (each buffer is written before it is read).
 struct Scratch {
+    /// One channel's input and its ×2 interpolation.
+    x: [f32; MAX_BLOCK],
+    u: [f32; 2 * MAX_BLOCK],
+    /// Each channel's output at the host rate, in double precision, and the ceiling's gains.
+    y: [[f32; MAX_BLOCK]; 2],
+    v: [f64; MAX_BLOCK],
+    gains: [[f64; MAX_BLOCK]; 2],
+    /// The running power average after each host sample, and what happened in it.
+    averages: [f64; MAX_BLOCK],
+    events: [u8; MAX_BLOCK],
     /// Each path's output per channel at twice the host rate.
     out: [[f32; 2 * MAX_BLOCK]; 2],
     out_b: [[f32; 2 * MAX_BLOCK]; 2],
     /// What each path measured per host sample and channel (the incoming path's is ignored).
     meas: [BlockMeasure; 2],
     ignored: [BlockMeasure; 2],
-    full: Box<FullScratch>,
+    full: Box<RunScratch>,
 }
 
 impl Scratch {
     fn new() -> Box<Scratch> {
         Box::new(Scratch {
+            x: [0.0; MAX_BLOCK],
+            u: [0.0; 2 * MAX_BLOCK],
+            y: [[0.0; MAX_BLOCK]; 2],
+            v: [0.0; MAX_BLOCK],
+            gains: [[1.0; MAX_BLOCK]; 2],
+            averages: [0.0; MAX_BLOCK],
+            events: [0; MAX_BLOCK],
             out: [[0.0; 2 * MAX_BLOCK]; 2],
             out_b: [[0.0; 2 * MAX_BLOCK]; 2],
             meas: [BlockMeasure::new(); 2],
             ignored: [BlockMeasure::new(); 2],
-            full: FullScratch::new(),
+            full: RunScratch::new(),
         })
     }
 }
@@ -557,7 +578,7 @@ fn run_path<const FMA: bool>(
     len: usize,
     out: &mut [[f32; 2 * MAX_BLOCK]; 2],
     meas: &mut [BlockMeasure; 2],
-    full: &mut FullScratch,
+    full: &mut RunScratch,
 ) {
     let Path {
         coeffs: k,
@@ -566,9 +587,11 @@ fn run_path<const FMA: bool>(
         hum2,
         ..
     } = path;
-    let mut h = [0.0f64; 2 * MAX_BLOCK];
+    let h = &mut full.hum;
     if k.has_hum() {
         hum.fill(&mut h[..len]);
+    } else {
+        h[..len].fill(0.0);
     }
     ring_write(hum2, t2, &h[..len]);
     for ch in 0..nch {

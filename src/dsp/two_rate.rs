@@ -180,11 +180,10 @@ impl TwoRate {
 pub fn ring_read<T: Copy>(ring: &[T; RING], t: u64, out: &mut [T]) {
     let s = (t & MASK) as usize;
     let (o1, o2) = out.split_at_mut((RING - s).min(out.len()));
-    for (o, &v) in o1.iter_mut().zip(&ring[s..]) {
-        *o = v;
-    }
-    for (o, &v) in o2.iter_mut().zip(ring.iter()) {
-        *o = v;
+    o1.copy_from_slice(&ring[s..s + o1.len()]);
+    // (Most copies do not wrap: no call for nothing.)
+    if !o2.is_empty() {
+        o2.copy_from_slice(&ring[..o2.len()]);
     }
 }
 
@@ -193,11 +192,9 @@ pub fn ring_read<T: Copy>(ring: &[T; RING], t: u64, out: &mut [T]) {
 pub fn ring_write<T: Copy>(ring: &mut [T; RING], t: u64, src: &[T]) {
     let s = (t & MASK) as usize;
     let (s1, s2) = src.split_at((RING - s).min(src.len()));
-    for (r, &v) in ring[s..].iter_mut().zip(s1) {
-        *r = v;
-    }
-    for (r, &v) in ring.iter_mut().zip(s2) {
-        *r = v;
+    ring[s..s + s1.len()].copy_from_slice(s1);
+    if !s2.is_empty() {
+        ring[..s2.len()].copy_from_slice(s2);
     }
 }
 
@@ -388,6 +385,25 @@ pub fn lane_peak(x: &[f32]) -> f32 {
     a.iter().fold(0.0f32, |m, &v| m.max(v))
 }
 
+/// Working memory of both paths for one run, allocated once: the buffers are written before
+/// they are read, so nothing is cleared per run (except the bounds' marks, which accumulate).
+pub struct RunScratch {
+    pub full: FullScratch,
+    pub fast: FastScratch,
+    /// The hum over a block, by coarse sample.
+    pub hum: [f64; 2 * MAX_BLOCK],
+}
+
+impl RunScratch {
+    pub fn new() -> Box<RunScratch> {
+        Box::new(RunScratch {
+            full: FullScratch::new(),
+            fast: FastScratch::new(),
+            hum: [0.0; 2 * MAX_BLOCK],
+        })
+    }
+}
+
 /// Working memory of the full path for one run.
 pub struct FullScratch {
     pub up: [f32; MAX_FULL_RUN],
@@ -406,11 +422,14 @@ pub struct FullScratch {
     pub near: [bool; MAX_FULL_RUN],
     pub events: [u8; MAX_FULL_RUN],
     pub p: [f64; MAX_FULL_RUN],
+    /// The coarse input and output of a run.
+    pub x: [f32; MAX_COARSE_RUN],
+    pub y: [f32; MAX_COARSE_RUN],
 }
 
 impl FullScratch {
-    pub fn new() -> Box<FullScratch> {
-        Box::new(FullScratch {
+    fn new() -> FullScratch {
+        FullScratch {
             up: [0.0; MAX_FULL_RUN],
             noise: [0.0; MAX_FULL_RUN],
             demand: [0.0; MAX_FULL_RUN],
@@ -426,7 +445,52 @@ impl FullScratch {
             near: [false; MAX_FULL_RUN],
             events: [0; MAX_FULL_RUN],
             p: [0.0; MAX_FULL_RUN],
-        })
+            x: [0.0; MAX_COARSE_RUN],
+            y: [0.0; MAX_COARSE_RUN],
+        }
+    }
+}
+
+/// Working memory of the fast path (and of the hand-back, which runs it) for one run. Index j
+/// of the network's buffers is the coarse sample the run's network starts at, plus j; the
+/// bounds' buffers hold three values of history first.
+pub struct FastScratch {
+    /// The stage's input and its noise, by coarse sample.
+    x: [f32; MAX_COARSE_RUN],
+    z: [f32; MAX_COARSE_RUN],
+    /// The stage's output, from the oldest input the first pair reads, in single and double
+    /// precision.
+    stage: [f32; MAX_COARSE_RUN + PAIR_INPUTS],
+    lin: [f64; MAX_COARSE_RUN + PAIR_INPUTS],
+    /// Coarse samples a bound found near a knee.
+    near: [bool; RING],
+    v_load: [f64; MAX_COARSE_RUN],
+    i_out: [f64; MAX_COARSE_RUN],
+    i_load: [f64; MAX_COARSE_RUN],
+    hum: [f64; MAX_COARSE_RUN],
+    p: [f64; MAX_COARSE_RUN],
+    heard: [f32; MAX_COARSE_RUN],
+    i_near: [f32; MAX_COARSE_RUN + 3],
+    v_near: [f32; MAX_COARSE_RUN + 3],
+}
+
+impl FastScratch {
+    fn new() -> FastScratch {
+        FastScratch {
+            x: [0.0; MAX_COARSE_RUN],
+            z: [0.0; MAX_COARSE_RUN],
+            stage: [0.0; MAX_COARSE_RUN + PAIR_INPUTS],
+            lin: [0.0; MAX_COARSE_RUN + PAIR_INPUTS],
+            near: [false; RING],
+            v_load: [0.0; MAX_COARSE_RUN],
+            i_out: [0.0; MAX_COARSE_RUN],
+            i_load: [0.0; MAX_COARSE_RUN],
+            hum: [0.0; MAX_COARSE_RUN],
+            p: [0.0; MAX_COARSE_RUN],
+            heard: [0.0; MAX_COARSE_RUN],
+            i_near: [0.0; MAX_COARSE_RUN + 3],
+            v_near: [0.0; MAX_COARSE_RUN + 3],
+        }
     }
 }
 
@@ -455,7 +519,7 @@ impl ChannelRun<'_> {
         m0: u64,
         out: &mut [f32],
         meas: &mut BlockMeasure,
-        sc: &mut FullScratch,
+        sc: &mut RunScratch,
     ) {
         let end = m0 + out.len() as u64;
         let mut m = m0;
@@ -472,19 +536,19 @@ impl ChannelRun<'_> {
                 } else {
                     end
                 };
-                self.full::<FMA>(net, noise, c, m, b, delivered, m0, out, meas, sc);
+                self.full::<FMA>(net, noise, c, m, b, delivered, m0, out, meas, &mut sc.full);
                 m = b;
                 delivered = b;
                 if two && c.calm >= self.rates.calm_steps {
                     debug_assert!(b >= c.valid_from, "the full path still reads cold_out");
                     // (b > m0: even a run that starts in the past ends past its takeover.)
                     let last = ((b - m0) / 2 - 1) as usize;
-                    if !self.leave_full(c, b, meas, last) {
+                    if !self.leave_full(c, b, meas, last, &mut sc.fast) {
                         c.calm = 0;
                     }
                 }
             } else {
-                match self.fast::<FMA>(c, m, end, m0, out, meas) {
+                match self.fast::<FMA>(c, m, end, m0, out, meas, &mut sc.fast) {
                     None => m = end,
                     Some(h) => {
                         delivered = h;
@@ -503,7 +567,7 @@ impl ChannelRun<'_> {
                             *v = self.u2[(t & MASK) as usize];
                         }
                         let n = REPLAY * self.rates.steps;
-                        self.b_up.upsample::<FMA>(self.ch, &x, &mut sc.up[..n]);
+                        self.b_up.upsample::<FMA>(self.ch, &x, &mut sc.full.up[..n]);
                         self.b_down.reset_channel(self.ch);
                         c.hot = true;
                         c.calm = 0;
@@ -518,15 +582,22 @@ impl ChannelRun<'_> {
 
     /// The stage at the coarse rate for coarse samples `a .. b` (at most [`MAX_COARSE_RUN`]):
     /// the demand into `demand` and into the ring `v2` (below the knees, where the fast path
-    /// delivers, the rails let it through unchanged).
+    /// delivers, the rails let it through unchanged). `x` and `z` are working memory.
     #[inline(always)]
-    fn fast_stage(&self, c: &mut TwoRate, a: u64, b: u64, demand: &mut [f32]) {
+    #[allow(clippy::too_many_arguments)]
+    fn fast_stage(
+        &self,
+        c: &mut TwoRate,
+        a: u64,
+        b: u64,
+        demand: &mut [f32],
+        x: &mut [f32; MAX_COARSE_RUN],
+        z: &mut [f32; MAX_COARSE_RUN],
+    ) {
         let k = self.k;
         let n = (b - a) as usize;
-        let mut x = [0.0f32; MAX_COARSE_RUN];
         ring_read(self.u2, a, &mut x[..n]);
         k.colour.apply_block(k.drive, &x[..n], &mut demand[..n]);
-        let mut z = [0.0f32; MAX_COARSE_RUN];
         c.noise.fill_at(a as u32, &mut z[..n]);
         let (dc, sigma) = (k.dc as f32, k.noise_sigma_coarse as f32);
         for (d, z) in demand[..n].iter_mut().zip(&z[..n]) {
@@ -572,6 +643,7 @@ impl ChannelRun<'_> {
     /// and the bounds of the stage current and the receiver's input; the first host sample
     /// with anything near a knee ends the run, and the meters take the host samples before it.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn fast<const FMA: bool>(
         &self,
         c: &mut TwoRate,
@@ -580,6 +652,7 @@ impl ChannelRun<'_> {
         m0: u64,
         out: &mut [f32],
         meas: &mut BlockMeasure,
+        sc: &mut FastScratch,
     ) -> Option<u64> {
         const LA: u64 = LOOKAHEAD as u64;
         let k = self.k;
@@ -591,10 +664,24 @@ impl ChannelRun<'_> {
         // The stage's output from the oldest input the first pair reads to the newest: the
         // history from the ring, then this run's.
         const BACK: usize = PAIR_INPUTS - 2;
-        let mut stage = [0.0f32; MAX_COARSE_RUN + PAIR_INPUTS];
+        let FastScratch {
+            x,
+            z,
+            stage,
+            lin,
+            near,
+            v_load,
+            i_out,
+            i_load,
+            hum,
+            p,
+            heard,
+            i_near,
+            v_near,
+        } = sc;
         ring_read(&c.v2, a.wrapping_sub(BACK as u64), &mut stage[..BACK]);
-        self.fast_stage(c, a, b, &mut stage[BACK..BACK + n]);
-        let mut near = [false; MAX_COARSE_RUN];
+        self.fast_stage(c, a, b, &mut stage[BACK..BACK + n], x, z);
+        near[..n].fill(false);
         let (calm_pos, calm_neg) = k.calm_rails;
         reach(
             &stage[BACK - 3..BACK + n],
@@ -603,18 +690,13 @@ impl ChannelRun<'_> {
             &mut near[..n],
         );
         let stage_calm = first_near_host(&near[..n]).unwrap_or(hosts);
-        let mut lin = [0.0f64; MAX_COARSE_RUN + PAIR_INPUTS];
-        for (l, &v) in lin[..2 * stage_calm + BACK].iter_mut().zip(&stage) {
+        for (l, &v) in lin[..2 * stage_calm + BACK].iter_mut().zip(stage.iter()) {
             *l = v as f64;
         }
         // The network, LA behind, up to the first host sample where the stage comes near.
         let first = a.wrapping_sub(LA);
         // Index j of these is coarse sample `first` + j; the bounds' buffers hold the three
         // values before it first.
-        let mut v_load = [0.0f64; MAX_COARSE_RUN];
-        let mut i_out = [0.0f64; MAX_COARSE_RUN];
-        let mut i_load = [0.0f64; MAX_COARSE_RUN];
-        let mut i_near = [0.0f32; MAX_COARSE_RUN + 3];
         let m = 2 * stage_calm;
         // The state after each pair is the one at its second coarse sample.
         k.pair.run_stretch::<FMA>(
@@ -632,14 +714,11 @@ impl ChannelRun<'_> {
             *w = i as f32;
         }
         // Hum, receiver, listen scale.
-        let mut hum = [0.0f64; MAX_COARSE_RUN];
         ring_read(self.hum2, first, &mut hum[..m]);
-        let mut v_near = [0.0f32; MAX_COARSE_RUN + 3];
         for ((v, w), &h) in v_load[..m].iter_mut().zip(&mut v_near[3..]).zip(&hum[..m]) {
             *v += k.hum_peak * h;
             *w = *v as f32;
         }
-        let mut heard = [0.0f32; MAX_COARSE_RUN];
         if k.receiver_on {
             for (o, &v) in heard[..m].iter_mut().zip(&v_load[..m]) {
                 *o = (k.receiver.apply(v) * k.out_scale) as f32;
@@ -675,7 +754,6 @@ impl ChannelRun<'_> {
         meas.peak_i = meas.peak_i.max(pi);
         let pvi = lane_peak(&stage[BACK..BACK + done]) as f64;
         meas.peak_v_int = meas.peak_v_int.max(pvi);
-        let mut p = [0.0f64; MAX_COARSE_RUN];
         for ((p, &v), &i) in p[..done]
             .iter_mut()
             .zip(&v_load[..done])
@@ -735,12 +813,9 @@ impl ChannelRun<'_> {
         let n = (b.wrapping_sub(a)) as usize;
         let len = n * s;
         c.full_steps += n as u64;
-        let mut x = [0.0f32; MAX_COARSE_RUN];
-        for (i, v) in x[..n].iter_mut().enumerate() {
-            *v = self.u2[(a.wrapping_add(i as u64) & MASK) as usize];
-        }
+        ring_read(self.u2, a, &mut sc.x[..n]);
         self.b_up
-            .upsample::<FMA>(self.ch, &x[..n], &mut sc.up[..len]);
+            .upsample::<FMA>(self.ch, &sc.x[..n], &mut sc.up[..len]);
         // The stage: colour, DC, noise, rails.
         k.colour
             .apply_block(k.drive, &sc.up[..len], &mut sc.demand[..len]);
@@ -797,7 +872,7 @@ impl ChannelRun<'_> {
             &mut sc.overload[..len],
             &mut sc.out[..len],
         );
-        let mut y = [0.0f32; MAX_COARSE_RUN];
+        let y = &mut sc.y;
         self.b_down
             .downsample::<FMA>(self.ch, &mut sc.out[..len], &mut y[..n]);
         // Per internal sample: near a knee, and what happened (event bits), in one pass each.
@@ -878,17 +953,32 @@ impl ChannelRun<'_> {
     /// calm: its network from the full one's state a round trip ago, caught up over the delay
     /// line. Leaves the full path running otherwise.
     /// True when it handed back.
-    fn leave_full(&self, c: &mut TwoRate, mp: u64, meas: &mut BlockMeasure, host: usize) -> bool {
+    fn leave_full(
+        &self,
+        c: &mut TwoRate,
+        mp: u64,
+        meas: &mut BlockMeasure,
+        host: usize,
+        sc: &mut FastScratch,
+    ) -> bool {
         let r = self.rates;
         let first = mp.wrapping_sub(r.round_trip);
         let lo = first.wrapping_sub((TAPS - LOOKAHEAD - 1) as u64);
+        let n = mp.wrapping_sub(lo) as usize;
+        let FastScratch {
+            x,
+            z,
+            stage: demand,
+            near,
+            i_near,
+            v_near,
+            ..
+        } = sc;
         // (The fast path's rings are only read after it has written them again, so a failed
         // attempt leaves nothing to undo.)
-        let mut demand = [0.0f32; MAX_COARSE_RUN];
-        self.fast_stage(c, lo, mp, &mut demand);
+        self.fast_stage(c, lo, mp, &mut demand[..n], x, z);
         let k = self.k;
-        let n = mp.wrapping_sub(lo) as usize;
-        let mut near = [false; RING];
+        near[..n].fill(false);
         let (calm_pos, calm_neg) = k.calm_rails;
         reach(&demand[..n], calm_pos, calm_neg, &mut near[..n - 3]);
         if near[..n - 3].iter().any(|&b| b) {
@@ -902,8 +992,6 @@ impl ChannelRun<'_> {
         let weight = r.steps as f64;
         // The stage current and load voltage for the bounds, after three values of history.
         // (Shorter than the stage's stretch above, which fits a run.)
-        let mut i_near = [0.0f32; MAX_COARSE_RUN + 3];
-        let mut v_near = [0.0f32; MAX_COARSE_RUN + 3];
         let len = last.wrapping_sub(first) as usize;
         for j in 0..len {
             let t = first.wrapping_add(j as u64);

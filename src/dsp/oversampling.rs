@@ -89,8 +89,53 @@ const LANES: usize = 8;
 /// + buf[i+k+j]), taps in order, so each output is summed the same way whatever the block.
 /// Outputs go [`LANES`] at a time (two such groups together where there are enough, so that
 /// two chains of multiply-adds overlap), their sums held in registers across all the taps.
+/// The stages' tap counts ([`STAGE_HALF_TAPS`]) run in code written for their length, where
+/// the taps are a straight sequence of multiply-adds with no loop around them.
 #[inline(always)]
 fn fir_block<const FMA: bool>(taps: &[f32], buf: &[f32], out: &mut [f32]) {
+    match taps.len() {
+        20 => fir_block_of::<FMA, 20>(taps.try_into().expect("20"), buf, out),
+        7 => fir_block_of::<FMA, 7>(taps.try_into().expect("7"), buf, out),
+        5 => fir_block_of::<FMA, 5>(taps.try_into().expect("5"), buf, out),
+        4 => fir_block_of::<FMA, 4>(taps.try_into().expect("4"), buf, out),
+        _ => fir_block_any::<FMA>(taps, buf, out),
+    }
+}
+
+/// [`fir_block`] for `K` taps: the same sums in the same order.
+#[inline(always)]
+fn fir_block_of<const FMA: bool, const K: usize>(taps: &[f32; K], buf: &[f32], out: &mut [f32]) {
+    /// The outputs i0 .. i0 + W, from the window of buf they read (2K − 1 + W samples).
+    #[inline(always)]
+    fn group<const FMA: bool, const K: usize, const W: usize>(
+        taps: &[f32; K],
+        window: &[f32],
+    ) -> [f32; W] {
+        let mut acc = [0.0f32; W];
+        for (j, &h) in taps.iter().enumerate() {
+            let a: &[f32; W] = window[K - 1 - j..K - 1 - j + W].try_into().expect("W");
+            let b: &[f32; W] = window[K + j..K + j + W].try_into().expect("W");
+            for l in 0..W {
+                acc[l] = mac::<FMA>(h, a[l] + b[l], acc[l]);
+            }
+        }
+        acc
+    }
+    let n = out.len();
+    assert!(buf.len() >= n + 2 * K - 1, "the block's windows lie in buf");
+    let mut i0 = 0;
+    while i0 + 2 * LANES <= n {
+        // (A slice of a length fixed at compile time: the taps' slices of it need no checks.)
+        let window = &buf[i0..i0 + 2 * K - 1 + 2 * LANES];
+        out[i0..i0 + 2 * LANES].copy_from_slice(&group::<FMA, K, { 2 * LANES }>(taps, window));
+        i0 += 2 * LANES;
+    }
+    fir_block_any::<FMA>(taps, &buf[i0..], &mut out[i0..]);
+}
+
+/// [`fir_block`] for any number of taps.
+#[inline(always)]
+fn fir_block_any<const FMA: bool>(taps: &[f32], buf: &[f32], out: &mut [f32]) {
     let k = taps.len();
     let n = out.len();
     // The windows of each group as iterators over the taps: the older half walks back from the

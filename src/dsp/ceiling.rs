@@ -159,7 +159,8 @@ impl Ceiling {
     /// `gains`. While the limiter rests (every sample in its window below the ceiling, every
     /// held gain 1, the release finished) and the block's samples stay below the ceiling, it
     /// only delays: that stretch takes the short way, with the same arithmetic as `process`.
-    pub fn process_block(&mut self, x: &mut [f64], ceiling: f64, gains: &mut [f64]) {
+    /// Returns its length: the gains of those first samples are exactly 1 and are not written.
+    pub fn process_block(&mut self, x: &mut [f64], ceiling: f64, gains: &mut [f64]) -> usize {
         let mut i = 0;
         if self.below == 0 && self.released == 1.0 && self.held_below == 0 {
             // At rest `process` leaves need, below, released and held as they are, and its
@@ -167,7 +168,6 @@ impl Ceiling {
             // in pieces.
             i = first_not_below(x, ceiling);
             self.delay_block(&mut x[..i], ceiling);
-            gains[..i].fill(1.0);
             self.held_sum = self.len as f64;
             // `process` counts to 4096 and starts again from 0 (at rest its resum changes
             // nothing).
@@ -176,6 +176,7 @@ impl Ceiling {
         for (v, g) in x[i..].iter_mut().zip(&mut gains[i..]) {
             (*v, *g) = self.process(*v, ceiling);
         }
+        i
     }
 }
 
@@ -298,7 +299,8 @@ mod tests {
                     break;
                 }
                 let end = (start + n).min(x.len());
-                b.process_block(&mut got[start..end], 0.9, &mut gains[start..end]);
+                let rest = b.process_block(&mut got[start..end], 0.9, &mut gains[start..end]);
+                gains[start..start + rest].fill(1.0);
                 start = end;
             }
             for (i, &(y, g)) in want.iter().enumerate() {

@@ -441,10 +441,12 @@ impl Engine {
 
         // The DC blocker and the ceiling, channel by channel over the block.
         let gains = &mut sc.gains;
+        let mut rest = [0usize; 2];
         for ch in 0..nch {
             let v = &mut sc.v;
             self.dc[ch].process_block::<FMA>(&y[ch][..n], &mut v[..n]);
-            self.ceiling[ch].process_block(&mut v[..n], self.ceiling_lin, &mut gains[ch][..n]);
+            rest[ch] =
+                self.ceiling[ch].process_block(&mut v[..n], self.ceiling_lin, &mut gains[ch][..n]);
             for (out, &v) in buffers[ch][start..start + n].iter_mut().zip(&v[..n]) {
                 let v = v as f32;
                 *out = if v.is_finite() && v.abs() >= SILENCE_BELOW {
@@ -498,7 +500,9 @@ impl Engine {
             // (The meters' maximum starts from 0, so lanes that start from 0 change nothing.)
             let top = lanes(&averages[..n], |t, a| if a > t { a } else { t });
             m.max_power_1s = top.iter().fold(m.max_power_1s, |t, &a| t.max(a));
-            for (e, &gain) in events[..n].iter_mut().zip(&gains[ch][..n]) {
+            // (Where the ceiling rested its gain was exactly 1.)
+            let r = rest[ch];
+            for (e, &gain) in events[r..n].iter_mut().zip(&gains[ch][r..n]) {
                 if gain < ENGAGED_GAIN {
                     *e |= CEILING;
                     m.ceiling_min_db = m.ceiling_min_db.min(20.0 * gain.log10());

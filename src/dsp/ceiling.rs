@@ -155,11 +155,11 @@ impl Ceiling {
         }
     }
 
-    /// [`process`](Self::process) over a block in place, the gain applied to each sample into
-    /// `gains`. While the limiter rests (every sample in its window below the ceiling, every
+    /// [`process`](Self::process) over a block in place, the gain applied to each sample after
+    /// the stretch at rest into `gains`. While the limiter rests (every sample in its window below the ceiling, every
     /// held gain 1, the release finished) and the block's samples stay below the ceiling, it
     /// only delays: that stretch takes the short way, with the same arithmetic as `process`.
-    /// Returns its length: the gains of those first samples are exactly 1 and are not written.
+    /// Returns that stretch's length: its gains are exactly 1 and are not written.
     pub fn process_block(&mut self, x: &mut [f64], ceiling: f64, gains: &mut [f64]) -> usize {
         let mut i = 0;
         if self.below == 0 && self.released == 1.0 && self.held_below == 0 {

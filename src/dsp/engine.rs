@@ -9,7 +9,7 @@
 //! Settings may change at any time; continuous values glide ([`smoothing`](super::smoothing))
 //! and are turned into coefficients every [`SUB_BLOCK`] host samples, counted from the start
 //! of processing so that the result does not depend on how the host cuts its blocks. While
-//! nothing moves, blocks run [`STEADY_BLOCK`] host samples (the update half-way would only
+//! nothing moves, blocks run [`STEADY_BLOCK`] host samples (the updates within would only
 //! flush denormals, which the next one does).
 
 use super::ceiling::{Ceiling, ENGAGED_DB};
@@ -322,8 +322,8 @@ impl Engine {
         let len = buffers[..nch].iter().map(|b| b.len()).min().unwrap_or(0);
         let mut start = 0;
         while start < len {
-            // Coefficients at every sub-block while anything moves; at every other one while
-            // nothing does (the denormal flush). Whether anything moves depends only on the
+            // Coefficients at every sub-block while anything moves; at the start of each
+            // steady block while nothing does (the denormal flush). Whether anything moves depends only on the
             // settings given so far, so where blocks end does not depend on the host's cuts.
             if self.sub_pos % SUB_BLOCK == 0 && (self.sub_pos == 0 || !self.steady()) {
                 self.update();

@@ -49,7 +49,7 @@ impl DcBlocker {
     /// [`process`](Self::process) over a block, on a copy whose state stays in registers. A
     /// state below 1e-30 is set to zero after the block, so that long silences never reach
     /// subnormals: from 1e-30 the decay would take about 10⁷ samples to get there, and the
-    /// engine's blocks are 32.
+    /// engine's blocks are at most 64.
     #[inline(always)]
     pub fn process_block<const FMA: bool>(&mut self, x: &[f32], out: &mut [f64]) {
         let mut f = *self;

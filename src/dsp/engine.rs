@@ -323,8 +323,9 @@ impl Engine {
         let mut start = 0;
         while start < len {
             // Coefficients at every sub-block while anything moves; at the start of each
-            // steady block while nothing does (the denormal flush). Whether anything moves depends only on the
-            // settings given so far, so where blocks end does not depend on the host's cuts.
+            // steady block while nothing does (the denormal flush). Whether anything moves
+            // depends only on the settings given so far, so where blocks end does not depend
+            // on the host's cuts.
             if self.sub_pos % SUB_BLOCK == 0 && (self.sub_pos == 0 || !self.steady()) {
                 self.update();
             }

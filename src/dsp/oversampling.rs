@@ -89,15 +89,21 @@ const LANES: usize = 8;
 /// + buf[i+k+j]), taps in order, so each output is summed the same way whatever the block.
 /// Outputs go [`LANES`] at a time (two such groups together where there are enough, so that
 /// two chains of multiply-adds overlap), their sums held in registers across all the taps.
-/// The stages' tap counts ([`STAGE_HALF_TAPS`]) run in code written for their length, where
+/// The stages' tap counts ([`STAGE_HALF_TAPS`]) run in code compiled for their length, where
 /// the taps are a straight sequence of multiply-adds with no loop around them.
 #[inline(always)]
 fn fir_block<const FMA: bool>(taps: &[f32], buf: &[f32], out: &mut [f32]) {
+    const K0: usize = STAGE_HALF_TAPS[0];
+    const K1: usize = STAGE_HALF_TAPS[1];
+    const K2: usize = STAGE_HALF_TAPS[2];
+    const K3: usize = STAGE_HALF_TAPS[3];
+    const _: () = assert!(K0 != K1 && K0 != K2 && K0 != K3 && K1 != K2 && K1 != K3 && K2 != K3);
+    let fixed = "the length just matched";
     match taps.len() {
-        20 => fir_block_of::<FMA, 20>(taps.try_into().expect("20"), buf, out),
-        7 => fir_block_of::<FMA, 7>(taps.try_into().expect("7"), buf, out),
-        5 => fir_block_of::<FMA, 5>(taps.try_into().expect("5"), buf, out),
-        4 => fir_block_of::<FMA, 4>(taps.try_into().expect("4"), buf, out),
+        K0 => fir_block_of::<FMA, K0>(taps.try_into().expect(fixed), buf, out),
+        K1 => fir_block_of::<FMA, K1>(taps.try_into().expect(fixed), buf, out),
+        K2 => fir_block_of::<FMA, K2>(taps.try_into().expect(fixed), buf, out),
+        K3 => fir_block_of::<FMA, K3>(taps.try_into().expect(fixed), buf, out),
         _ => fir_block_any::<FMA>(taps, buf, out),
     }
 }

@@ -463,7 +463,7 @@ pub struct FastScratch {
     stage: [f32; MAX_COARSE_RUN + PAIR_INPUTS],
     lin: [f64; MAX_COARSE_RUN + PAIR_INPUTS],
     /// Coarse samples a bound found near a knee.
-    near: [bool; RING],
+    near: [bool; MAX_COARSE_RUN],
     v_load: [f64; MAX_COARSE_RUN],
     i_out: [f64; MAX_COARSE_RUN],
     i_load: [f64; MAX_COARSE_RUN],
@@ -481,7 +481,7 @@ impl FastScratch {
             z: [0.0; MAX_COARSE_RUN],
             stage: [0.0; MAX_COARSE_RUN + PAIR_INPUTS],
             lin: [0.0; MAX_COARSE_RUN + PAIR_INPUTS],
-            near: [false; RING],
+            near: [false; MAX_COARSE_RUN],
             v_load: [0.0; MAX_COARSE_RUN],
             i_out: [0.0; MAX_COARSE_RUN],
             i_load: [0.0; MAX_COARSE_RUN],

@@ -64,7 +64,10 @@ fn main() {
     if let Some(i) = std::env::args().position(|a| a == "music") {
         let path = std::env::args().nth(i + 1).expect("music: give a WAV file");
         if std::env::args().any(|a| a == "once") {
-            music_once(&path);
+            music_once(&path, 1);
+        } else if let Some(j) = std::env::args().position(|a| a == "times") {
+            let times = std::env::args().nth(j + 1).and_then(|t| t.parse().ok());
+            music_once(&path, times.expect("times: give a count"));
         } else {
             music(&path);
         }
@@ -138,6 +141,7 @@ pub fn levels(levels_db: &[f32]) {
         let mut l: Vec<f32> = noise(n, 1).iter().map(|v| v * g).collect();
         let mut r: Vec<f32> = noise(n, 2).iter().map(|v| v * g).collect();
         let mut e = Engine::new(fs, 2, 1, &heaviest());
+        chosen_isa(&mut e);
         e.process(&mut [&mut l[..4096], &mut r[..4096]]);
         e.take_meters();
         let (best, m) = best_of_three(&mut e, &l, &r, |_| {});
@@ -183,6 +187,7 @@ pub fn music(path: &str) {
     let n = l.len();
     for fast in [true, false] {
         let mut e = Engine::new(fs, 2, 1, &heaviest());
+        chosen_isa(&mut e);
         // Each run from silence (set_fast_path resets), so the counts are one run's.
         let (best, m) = best_of_three(&mut e, &l, &r, |e| e.set_fast_path(fast));
         let (takeovers, steps) = e.full_path_use();
@@ -196,6 +201,20 @@ pub fn music(path: &str) {
             100.0 * steps as f64 / (2 * 2 * n) as f64,
             takeovers
         );
+    }
+}
+
+/// The instruction set named by `OUTPATH_ISA` (`baseline`, `avx2`, `avx512`), for comparing
+/// the engine's builds on one processor; otherwise the best it has.
+fn chosen_isa(e: &mut Engine) {
+    use outpath::dsp::isa::Isa;
+    match std::env::var("OUTPATH_ISA").as_deref() {
+        Ok("baseline") => e.set_isa(Isa::Baseline),
+        #[cfg(target_arch = "x86_64")]
+        Ok("avx2") => e.set_isa(Isa::Avx2Fma),
+        #[cfg(target_arch = "x86_64")]
+        Ok("avx512") => e.set_isa(Isa::Avx512),
+        _ => {}
     }
 }
 
@@ -219,13 +238,18 @@ fn read_stereo(path: &str) -> (f64, Vec<f32>, Vec<f32>) {
     (spec.sample_rate as f64, l, r)
 }
 
-/// The side-by-side audio through the heaviest scenario once, both paths, untimed: for
-/// callgrind (`-- music FILE once`).
-pub fn music_once(path: &str) {
-    let (fs, mut l, mut r) = read_stereo(path);
+/// The side-by-side audio through the heaviest scenario, both paths, untimed, `times` times
+/// over: for callgrind (`-- music FILE once`) and for a sampling profiler, which needs longer
+/// (`-- music FILE times 20`).
+pub fn music_once(path: &str, times: usize) {
+    let (fs, l, r) = read_stereo(path);
     let mut e = Engine::new(fs, 2, 1, &heaviest());
-    for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
-        e.process(&mut [cl, cr]);
+    chosen_isa(&mut e);
+    for _ in 0..times {
+        let (mut l, mut r) = (l.clone(), r.clone());
+        for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+            e.process(&mut [cl, cr]);
+        }
     }
     println!("takeovers {}", e.full_path_use().0);
 }

@@ -592,7 +592,7 @@ mod tests {
         }
         let mut kinds = vec![false];
         #[cfg(target_arch = "x86_64")]
-        if crate::dsp::isa::Isa::detect() == crate::dsp::isa::Isa::Avx2Fma {
+        if crate::dsp::isa::Isa::detect().fma() {
             kinds.push(true);
         }
         for fma in kinds {

@@ -153,10 +153,7 @@ impl Engine {
     /// Runs the same processing compiled for `isa` (which this processor must have): for
     /// comparing the builds in tests and benchmarks.
     pub fn set_isa(&mut self, isa: Isa) {
-        assert!(
-            isa == Isa::Baseline || isa == Isa::detect(),
-            "this processor lacks {isa:?}"
-        );
+        assert!(isa.available(), "this processor lacks {isa:?}");
         self.isa = isa;
     }
 
@@ -304,7 +301,16 @@ impl Engine {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2Fma` is only set when the processor has AVX2 and FMA.
             Isa::Avx2Fma => unsafe { self.process_avx2(buffers) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::Avx512` is only set when the processor has its features.
+            Isa::Avx512 => unsafe { self.process_avx512(buffers) },
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    unsafe fn process_avx512(&mut self, buffers: &mut [&mut [f32]]) {
+        self.process_with::<true>(buffers)
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -333,13 +333,20 @@ impl BlockMeasure {
     }
 }
 
-/// Σx, Σx², max |x| of `v` and Σy², max |y| of `i` in four lanes each (sums the compiler
+/// Σx, Σx², max |x| of `v` and Σy², max |y| of `i` in eight lanes each (sums the compiler
 /// keeps in vector registers; their order depends only on the slices).
 #[inline(always)]
 fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
-    // One pass per quantity: each is a plain loop over four lanes in one register.
-    let sum = |x: [f64; 4]| (x[0] + x[1]) + (x[2] + x[3]);
-    let top = |x: [f64; 4]| x[0].max(x[1]).max(x[2].max(x[3]));
+    // One pass per quantity: each is a plain loop over eight lanes, two registers of four
+    // (two chains of additions that do not wait for each other) or one of eight.
+    let sum = |x: [f64; 8]| ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
+    let top = |x: [f64; 8]| {
+        let m = |a: f64, b: f64| a.max(b);
+        m(
+            m(m(x[0], x[1]), m(x[2], x[3])),
+            m(m(x[4], x[5]), m(x[6], x[7])),
+        )
+    };
     [
         sum(lanes(v, |a, v| a + v)),
         sum(lanes(v, |a, v| a + v * v)),
@@ -349,15 +356,15 @@ fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
     ]
 }
 
-/// `f` folded over `x` in four lanes from zero: lane l takes x[l], x[l + 4], …
+/// `f` folded over `x` in eight lanes from zero: lane l takes x[l], x[l + 8], …
 #[inline(always)]
-pub fn lanes(x: &[f64], f: impl Fn(f64, f64) -> f64) -> [f64; 4] {
-    let mut a = [0.0f64; 4];
-    let c = x.chunks_exact(4);
+pub fn lanes(x: &[f64], f: impl Fn(f64, f64) -> f64) -> [f64; 8] {
+    let mut a = [0.0f64; 8];
+    let c = x.chunks_exact(8);
     let rest = c.remainder();
     for x in c {
-        let x: &[f64; 4] = x.try_into().expect("four");
-        for l in 0..4 {
+        let x: &[f64; 8] = x.try_into().expect("eight");
+        for l in 0..8 {
             a[l] = f(a[l], x[l]);
         }
     }
@@ -536,14 +543,42 @@ impl ChannelRun<'_> {
                 } else {
                     end
                 };
-                self.full::<FMA>(net, noise, c, m, b, delivered, m0, out, meas, &mut sc.full);
+                // Four solver steps per coarse sample (×8 at 44.1 and 48 kHz) in code
+                // written for them; any other count as it comes.
+                if self.rates.steps == 4 {
+                    self.full::<FMA, 4>(
+                        net,
+                        noise,
+                        c,
+                        m,
+                        b,
+                        delivered,
+                        m0,
+                        out,
+                        meas,
+                        &mut sc.full,
+                    );
+                } else {
+                    self.full::<FMA, 0>(
+                        net,
+                        noise,
+                        c,
+                        m,
+                        b,
+                        delivered,
+                        m0,
+                        out,
+                        meas,
+                        &mut sc.full,
+                    );
+                }
                 m = b;
                 delivered = b;
                 if two && c.calm >= self.rates.calm_steps {
                     debug_assert!(b >= c.valid_from, "the full path still reads cold_out");
                     // (b > m0: even a run that starts in the past ends past its takeover.)
                     let last = ((b - m0) / 2 - 1) as usize;
-                    if !self.leave_full(c, b, meas, last, &mut sc.fast) {
+                    if !self.leave_full::<FMA>(c, b, meas, last, &mut sc.fast) {
                         c.calm = 0;
                     }
                 }
@@ -791,10 +826,12 @@ impl ChannelRun<'_> {
 
     /// The full path over coarse steps `a .. b`, delivering from step `from` on (after a
     /// takeover it restarts a few steps in the past, whose output is already delivered);
-    /// `m0` is the run's first step.
+    /// `m0` is the run's first step. `S` is the count of solver steps per coarse sample when
+    /// it is known where the code is compiled (0 otherwise), so that the loops over a coarse
+    /// sample's internal samples have a fixed length.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn full<const FMA: bool>(
+    fn full<const FMA: bool, const S: usize>(
         &mut self,
         net: &mut NetworkState,
         noise: &mut NoiseSource,
@@ -809,7 +846,8 @@ impl ChannelRun<'_> {
     ) {
         let k = self.k;
         let r = *self.rates;
-        let s = r.steps;
+        debug_assert!(S == 0 || S == r.steps);
+        let s = if S == 0 { r.steps } else { S };
         let n = (b.wrapping_sub(a)) as usize;
         let len = n * s;
         c.full_steps += n as u64;
@@ -847,7 +885,12 @@ impl ChannelRun<'_> {
                 i_out: &mut sc.i_out[span.clone()],
                 i_load: &mut sc.i_load[span.clone()],
             };
-            if k.block.run(net, &u[..s], slices) {
+            let linear = if S == 0 {
+                k.block.run(net, &u[..s], slices)
+            } else {
+                k.block.run_fixed::<S>(net, &u[..s], slices)
+            };
+            if linear {
                 sc.limiting[span.clone()].fill(false);
             } else {
                 for (q, &v) in u[..s].iter().enumerate() {
@@ -953,7 +996,7 @@ impl ChannelRun<'_> {
     /// calm: its network from the full one's state a round trip ago, caught up over the delay
     /// line. Leaves the full path running otherwise.
     /// True when it handed back.
-    fn leave_full(
+    fn leave_full<const FMA: bool>(
         &self,
         c: &mut TwoRate,
         mp: u64,
@@ -969,7 +1012,13 @@ impl ChannelRun<'_> {
             x,
             z,
             stage: demand,
+            lin,
             near,
+            v_load,
+            i_out,
+            i_load,
+            hum,
+            heard,
             i_near,
             v_near,
             ..
@@ -993,14 +1042,68 @@ impl ChannelRun<'_> {
         // The stage current and load voltage for the bounds, after three values of history.
         // (Shorter than the stage's stretch above, which fits a run.)
         let len = last.wrapping_sub(first) as usize;
-        for j in 0..len {
-            let t = first.wrapping_add(j as u64);
-            let o = self.fast_network(c, &mut coarse, t);
-            (i_near[j + 3], v_near[j + 3]) = (o.i_out as f32, o.v_load as f32);
-            if t as i64 >= c.metered {
-                h.add(weight, o.v_load, o.i_out, o.i_load);
-                h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
+        // The fast path keeps the state after every pair in `cold_states`, at the coarse
+        // samples of one parity (the pair's second: `first + 1` in `fast`, where `first` is
+        // odd), which is the one a takeover reads. The catch-up runs as pairs too, aligned to
+        // them: a single step first where `first` is even, and one last where a step is left.
+        let before = usize::from(first % 2 == 0).min(len);
+        let pairs = (len - before) / 2;
+        let after = before + 2 * pairs;
+        // One coarse step, j after `first`.
+        macro_rules! single {
+            ($j:expr) => {{
+                let j = $j;
+                let t = first.wrapping_add(j as u64);
+                let o = self.fast_network(c, &mut coarse, t);
+                (i_near[j + 3], v_near[j + 3]) = (o.i_out as f32, o.v_load as f32);
+                if t as i64 >= c.metered {
+                    h.add(weight, o.v_load, o.i_out, o.i_load);
+                    h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
+                }
+            }};
+        }
+        for j in 0..before {
+            single!(j);
+        }
+        if pairs > 0 {
+            // Pair p covers coarse samples t0 + 2p and t0 + 2p + 1, reading the stage from
+            // t0 − (PAIR_INPUTS − 2 − LOOKAHEAD) on: index `before` of `demand`.
+            let m = 2 * pairs;
+            let t0 = first.wrapping_add(before as u64);
+            const BACK: usize = PAIR_INPUTS - 2;
+            for (l, &v) in lin[..m + BACK].iter_mut().zip(&demand[before..]) {
+                *l = v as f64;
             }
+            k.pair.run_stretch::<FMA>(
+                &mut coarse,
+                &lin[..m + BACK],
+                StretchOutputs {
+                    v_load: &mut v_load[..m],
+                    i_out: &mut i_out[..m],
+                    i_load: &mut i_load[..m],
+                },
+                &mut c.cold_states,
+                t0.wrapping_add(1),
+            );
+            ring_read(self.hum2, t0, &mut hum[..m]);
+            for q in 0..m {
+                let t = t0.wrapping_add(q as u64);
+                let v = v_load[q] + k.hum_peak * hum[q];
+                heard[q] = if k.receiver_on {
+                    (k.receiver.apply(v) * k.out_scale) as f32
+                } else {
+                    (v * k.out_scale) as f32
+                };
+                (i_near[before + q + 3], v_near[before + q + 3]) = (i_out[q] as f32, v as f32);
+                if t as i64 >= c.metered {
+                    h.add(weight, v, i_out[q], i_load[q]);
+                    h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
+                }
+            }
+            ring_write(&mut c.cold_out, t0, &heard[..m]);
+        }
+        for j in after..len {
+            single!(j);
         }
         if len == 0 {
             return false;

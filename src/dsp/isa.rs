@@ -2,8 +2,10 @@
 //!
 //! The loops are written once, over plain slices, so that the compiler spreads them across
 //! vector registers. Built for any x86-64 they get SSE2 (four f32 lanes); the engine asks the
-//! processor once, when it is made, and runs the same code compiled with AVX2 and FMA (eight
-//! lanes, fused multiply-adds) where those exist. Elsewhere the portable build runs.
+//! processor once, when it is made, and runs the same code compiled with AVX-512 (sixteen f32
+//! lanes) or with AVX2 and FMA (eight lanes, fused multiply-adds), whichever is the best the
+//! processor has. Elsewhere the portable build runs. Hand-written kernels (the coarse
+//! network's pairs) ask the processor themselves.
 
 /// An instruction set the engine can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

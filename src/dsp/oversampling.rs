@@ -14,8 +14,8 @@
 //! and the centre tap is ½, so a stage costs K multiply-adds per input sample (symmetry).
 //! Samples are single precision (the filters reject by 95 dB, far above f32's rounding) and
 //! each channel is filtered on its own over a whole block, tap by tap, so that the arithmetic
-//! runs across time in vector registers: eight samples at once where the engine runs with AVX2
-//! ([`Isa`](super::isa::Isa)), four with plain SSE2.
+//! runs across time in vector registers: sixteen samples at once where the engine runs with
+//! AVX-512, eight with AVX2 ([`Isa`](super::isa::Isa)), four with plain SSE2.
 
 use std::f64::consts::PI;
 

@@ -459,8 +459,9 @@ impl FullScratch {
 }
 
 /// Working memory of the fast path (and of the hand-back, which runs it) for one run. Index j
-/// of the network's buffers is the coarse sample the run's network starts at, plus j; the
-/// bounds' buffers hold three values of history first.
+/// of the network's buffers is the coarse sample the run's network starts at (in the
+/// hand-back, its first pair's), plus j; the bounds' buffers hold three values of history
+/// first.
 pub struct FastScratch {
     /// The stage's input and its noise, by coarse sample.
     x: [f32; MAX_COARSE_RUN],
@@ -1045,7 +1046,9 @@ impl ChannelRun<'_> {
         // The fast path keeps the state after every pair in `cold_states`, at the coarse
         // samples of one parity (the pair's second: `first + 1` in `fast`, where `first` is
         // odd), which is the one a takeover reads. The catch-up runs as pairs too, aligned to
-        // them: a single step first where `first` is even, and one last where a step is left.
+        // them: a single step first where `first` is even. It ends on a pair's second sample
+        // (`mp` is a host sample's first, so `last` = mp − LOOKAHEAD is odd); the single step
+        // after the pairs is a safeguard that never runs at the rates there are.
         let before = usize::from(first % 2 == 0).min(len);
         let pairs = (len - before) / 2;
         let after = before + 2 * pairs;

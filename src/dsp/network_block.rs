@@ -110,19 +110,6 @@ impl NetworkBlock {
         }
     }
 
-    /// [`run`](Self::run) for a block of `F` steps known when the code is compiled (which
-    /// must be this block's count).
-    #[inline(always)]
-    pub fn run_fixed<const F: usize>(
-        &self,
-        state: &mut NetworkState,
-        u: &[f64],
-        out: BlockSlices<'_>,
-    ) -> bool {
-        debug_assert_eq!(self.steps, F);
-        self.run_steps::<F>(state, u, out)
-    }
-
     #[inline(always)]
     fn run_steps<const F: usize>(
         &self,

@@ -886,12 +886,8 @@ impl ChannelRun<'_> {
                 i_out: &mut sc.i_out[span.clone()],
                 i_load: &mut sc.i_load[span.clone()],
             };
-            let linear = if S == 0 {
-                k.block.run(net, &u[..s], slices)
-            } else {
-                k.block.run_fixed::<S>(net, &u[..s], slices)
-            };
-            if linear {
+            // (`run` already picks the code written for the block's count of steps.)
+            if k.block.run(net, &u[..s], slices) {
                 sc.limiting[span.clone()].fill(false);
             } else {
                 for (q, &v) in u[..s].iter().enumerate() {

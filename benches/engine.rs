@@ -316,7 +316,7 @@ pub fn parts() {
                 i_out: &mut out.i_out,
                 i_load: &mut out.i_load,
             };
-            block.run(c, &u, slices);
+            block.run::<false>(c, &u, slices);
             acc += out.v_load[7];
         }
     }

@@ -96,64 +96,76 @@ impl NetworkBlock {
     }
 
     /// Runs one block from `state` with the inputs `u` (`steps` of them) into `out` (each
-    /// array's first `steps` entries). Returns false, leaving `state` as it was (and `out`
-    /// to be overwritten), when an unlimited current would reach the limit's knee: those steps
-    /// need the limit.
+    /// array's first `steps` entries), with fused multiply-adds when `FMA` (for code compiled
+    /// with them, see [`Isa`](super::isa::Isa)). Returns false, leaving `state` as it was
+    /// (and `out` to be overwritten), when an unlimited current would reach the limit's knee:
+    /// those steps need the limit.
     #[inline(always)]
-    pub fn run(&self, state: &mut NetworkState, u: &[f64], out: BlockSlices<'_>) -> bool {
-        match self.steps {
-            8 => self.run_steps::<8>(state, u, out),
-            4 => self.run_steps::<4>(state, u, out),
-            16 => self.run_steps::<16>(state, u, out),
-            2 => self.run_steps::<2>(state, u, out),
-            _ => self.run_steps::<1>(state, u, out),
-        }
-    }
-
-    #[inline(always)]
-    fn run_steps<const F: usize>(
+    pub fn run<const FMA: bool>(
         &self,
         state: &mut NetworkState,
         u: &[f64],
         out: BlockSlices<'_>,
     ) -> bool {
+        match self.steps {
+            8 => self.run_steps::<FMA, 8>(state, u, out),
+            4 => self.run_steps::<FMA, 4>(state, u, out),
+            16 => self.run_steps::<FMA, 16>(state, u, out),
+            2 => self.run_steps::<FMA, 2>(state, u, out),
+            _ => self.run_steps::<FMA, 1>(state, u, out),
+        }
+    }
+
+    /// The block's sums, each output y = Σ_c col_c·z_c over the histories and the inputs.
+    ///
+    /// The inputs do not wait for the histories, so their columns are summed first; the
+    /// histories' columns then go into two sums of three that are added last. What waits
+    /// from one block to the next (the histories it leaves) is three multiply-adds and an
+    /// add, where one chain through all `HISTORIES + F` columns waited before.
+    #[inline(always)]
+    fn run_steps<const FMA: bool, const F: usize>(
+        &self,
+        state: &mut NetworkState,
+        u: &[f64],
+        out: BlockSlices<'_>,
+    ) -> bool {
+        let mac = |w: f64, z: f64, a: f64| if FMA { w.mul_add(z, a) } else { a + w * z };
         let h = state.histories();
         let u: &[f64; F] = u[..F].try_into().expect("one value per step");
-        // Sums in local arrays (registers), stored once at the end.
-        let mut i_out = [0.0; F];
-        // The currents first: they decide whether the block may stand.
-        for c in 0..HISTORIES + F {
-            let zc = if c < HISTORIES {
-                h[c]
-            } else {
-                u[c - HISTORIES]
-            };
-            let col = &self.outputs[c].i_out;
-            for m in 0..F {
-                i_out[m] += col[m] * zc;
-            }
+        const H2: usize = HISTORIES / 2;
+        // The sums of a quantity of F (or HISTORIES) rows, column by column: the inputs' part,
+        // then the histories' in two halves.
+        macro_rules! sums {
+            ($rows:expr, $col:expr) => {{
+                let mut a = [0.0; $rows];
+                for (m, z) in u.iter().enumerate() {
+                    let col = $col(HISTORIES + m);
+                    for (a, &w) in a.iter_mut().zip(col) {
+                        *a = mac(w, *z, *a);
+                    }
+                }
+                let mut b = [0.0; $rows];
+                for c in 0..H2 {
+                    let (lo, hi) = ($col(c), $col(H2 + c));
+                    for r in 0..$rows {
+                        a[r] = mac(lo[r], h[c], a[r]);
+                        b[r] = mac(hi[r], h[H2 + c], b[r]);
+                    }
+                }
+                for (a, b) in a.iter_mut().zip(b) {
+                    *a += b;
+                }
+                a
+            }};
         }
+        // The currents first: they decide whether the block may stand.
+        let i_out: [f64; F] = sums!(F, |c: usize| &self.outputs[c].i_out[..F]);
         if i_out.iter().any(|i| i.abs() > self.knee) {
             return false;
         }
-        let mut v_load = [0.0; F];
-        let mut i_load = [0.0; F];
-        let mut next = [0.0; HISTORIES];
-        for c in 0..HISTORIES + F {
-            let zc = if c < HISTORIES {
-                h[c]
-            } else {
-                u[c - HISTORIES]
-            };
-            let o = &self.outputs[c];
-            for m in 0..F {
-                v_load[m] += o.v_load[m] * zc;
-                i_load[m] += o.i_load[m] * zc;
-            }
-            for (n, col) in next.iter_mut().zip(&self.next[c]) {
-                *n += col * zc;
-            }
-        }
+        let v_load: [f64; F] = sums!(F, |c: usize| &self.outputs[c].v_load[..F]);
+        let i_load: [f64; F] = sums!(F, |c: usize| &self.outputs[c].i_load[..F]);
+        let next: [f64; HISTORIES] = sums!(HISTORIES, |c: usize| &self.next[c][..]);
         let store = |dst: &mut [f64], src: [f64; F]| {
             let dst: &mut [f64; F] = (&mut dst[..F]).try_into().expect("F");
             *dst = src;
@@ -212,7 +224,13 @@ mod tests {
                 .map(|m| 10.0 * (0.0021 * (8 * n + m) as f64).sin())
                 .collect();
             let want: Vec<_> = u.iter().map(|&v| serial.step(&k, v)).collect();
-            if b.run(&mut block, &u, slices(&mut out)) {
+            // Plain and fused multiply-adds alike (the fused ones in software here).
+            let ran = if n % 2 == 0 {
+                b.run::<false>(&mut block, &u, slices(&mut out))
+            } else {
+                b.run::<true>(&mut block, &u, slices(&mut out))
+            };
+            if ran {
                 blocks += 1;
                 for m in 0..8 {
                     let w = want[m];

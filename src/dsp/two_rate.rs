@@ -887,7 +887,7 @@ impl ChannelRun<'_> {
                 i_load: &mut sc.i_load[span.clone()],
             };
             // (`run` already picks the code written for the block's count of steps.)
-            if k.block.run(net, &u[..s], slices) {
+            if k.block.run::<FMA>(net, &u[..s], slices) {
                 sc.limiting[span.clone()].fill(false);
             } else {
                 for (q, &v) in u[..s].iter().enumerate() {

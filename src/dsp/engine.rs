@@ -13,7 +13,7 @@
 //! flush denormals, which the next one does).
 
 use super::ceiling::{Ceiling, ENGAGED_DB};
-use super::filters::{DcBlocker, DC_BLOCK_HZ};
+use super::filters::{DcBlocker, FourStep, DC_BLOCK_HZ};
 use super::isa::Isa;
 use super::meters::Meters;
 use super::oversampling::{factor_for, Oversampler, MAX_BLOCK};
@@ -79,7 +79,7 @@ pub struct Engine {
     ceiling_lin: f64,
     sub_pos: usize,
     /// One-pole average of instantaneous power per channel, W.
-    power_avg: [f64; 2],
+    power_avg: [FourStep; 2],
     power_coeff: f64,
     meters: Meters,
     scratch: Box<Scratch>,
@@ -128,7 +128,7 @@ impl Engine {
             ceiling: [Ceiling::new(sample_rate), Ceiling::new(sample_rate)],
             ceiling_lin: db_to_gain(settings.clamped().ceiling),
             sub_pos: 0,
-            power_avg: [0.0; 2],
+            power_avg: [FourStep::new(); 2],
             power_coeff: (-1.0 / (POWER_AVERAGE_S * sample_rate)).exp(),
             meters: Meters::default(),
             scratch: Scratch::new(),
@@ -214,7 +214,7 @@ impl Engine {
         }
         self.ceiling_lin = db_to_gain(self.target.ceiling);
         self.sub_pos = 0;
-        self.power_avg = [0.0; 2];
+        self.power_avg = [FourStep::new(); 2];
         self.meters = Meters::default();
         self.dirty = false;
     }
@@ -281,9 +281,7 @@ impl Engine {
             }
             // The running power average decays geometrically in silence; no subnormals.
             for pa in &mut self.power_avg {
-                if pa.abs() < 1e-30 {
-                    *pa = 0.0;
-                }
+                pa.flush();
             }
         }
     }
@@ -481,29 +479,17 @@ impl Engine {
             m.peak_v = m.peak_v.max(b.peak_v);
             m.peak_i = m.peak_i.max(b.peak_i);
             m.peak_v_int = m.peak_v_int.max(b.peak_v_int);
-            let mut sp = m.sum_p[ch];
-            let mut pa = self.power_avg[ch];
-            // The running average a ← c·a + (1 − c)·p/F: one (fused) multiply-add waits for
-            // the sample before; the largest of the block is found afterwards, in lanes.
-            let (c, w) = (self.power_coeff, (1.0 - self.power_coeff) * per_internal);
-            let averages = &mut sc.averages;
-            let per_host = b.sum_p[..n].iter().zip(&b.events[..n]);
-            for ((e, (&p, &happened)), a) in events[..n]
-                .iter_mut()
-                .zip(per_host)
-                .zip(averages.iter_mut())
-            {
-                sp += p;
+            // The energy per host sample: its sum in lanes, and into the running average
+            // a ← c·a + (1 − c)·p/F four samples per step of its chain ([`FourStep`]); the largest average
+            // of the block is found afterwards, in lanes.
+            let p = &b.sum_p[..n];
+            m.sum_p[ch] += lanes(p, |t, v| t + v).iter().sum::<f64>();
+            for (e, &happened) in events[..n].iter_mut().zip(&b.events[..n]) {
                 *e |= happened;
-                pa = if FMA {
-                    pa.mul_add(c, p * w)
-                } else {
-                    pa * c + p * w
-                };
-                *a = pa;
             }
-            m.sum_p[ch] = sp;
-            self.power_avg[ch] = pa;
+            let (c, w) = (self.power_coeff, (1.0 - self.power_coeff) * per_internal);
+            let averages = &mut sc.averages[..n];
+            self.power_avg[ch].run::<FMA>(c, w, p, averages);
             // (The meters' maximum starts from 0, so lanes that start from 0 change nothing.)
             let top = lanes(&averages[..n], |t, a| if a > t { a } else { t });
             m.max_power_1s = top.iter().fold(m.max_power_1s, |t, &a| t.max(a));

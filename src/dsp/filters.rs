@@ -12,7 +12,7 @@ pub const DC_BLOCK_HZ: f64 = 0.5;
 pub struct DcBlocker {
     a: f64,
     x1: f64,
-    y1: f64,
+    y: FourStep,
 }
 
 impl DcBlocker {
@@ -20,52 +20,198 @@ impl DcBlocker {
         DcBlocker {
             a: (-TAU * corner_hz / sample_rate).exp(),
             x1: 0.0,
-            y1: 0.0,
+            y: FourStep::new(),
         }
     }
 
     pub fn reset(&mut self) {
         self.x1 = 0.0;
-        self.y1 = 0.0;
+        self.y = FourStep::new();
     }
 
-    /// One sample, as y[n] = a·y[n−1] + a·(x[n] − x[n−1]): only the multiply-add on y waits
-    /// for the sample before (fused when `FMA`, for code compiled with the FMA instructions).
-    /// It does not flush small states: [`process_block`](Self::process_block) does, once per
-    /// block.
+    /// A block, as y[n] = a·y[n−1] + a·(x[n] − x[n−1]): the differences first (they wait for
+    /// nothing), then the recursion four samples per step of its chain ([`FourStep`]), fused
+    /// when `FMA` (for code compiled with the FMA instructions). A state below 1e-30 is set
+    /// to zero after the block, so that long silences never reach subnormals: from 1e-30 the
+    /// decay would take about 10⁷ samples to get there, and the engine's blocks are at most 64.
     #[inline(always)]
-    pub fn process<const FMA: bool>(&mut self, x: f64) -> f64 {
-        let d = self.a * (x - self.x1);
-        let y = if FMA {
-            self.a.mul_add(self.y1, d)
+    pub fn process_block<const FMA: bool>(&mut self, x: &[f32], out: &mut [f64]) {
+        const CHUNK: usize = 64;
+        let n = x.len().min(out.len());
+        for (x, out) in x[..n].chunks(CHUNK).zip(out[..n].chunks_mut(CHUNK)) {
+            let mut diff = [0.0f64; CHUNK];
+            let mut before = self.x1;
+            for (d, &v) in diff.iter_mut().zip(x) {
+                let v = v as f64;
+                *d = v - before;
+                before = v;
+            }
+            self.x1 = before;
+            self.y
+                .run::<FMA>(self.a, self.a, &diff[..x.len()], &mut out[..x.len()]);
+        }
+        self.y.flush();
+    }
+}
+
+/// The first-order recursion y[i] = c·y[i−1] + g·x[i], four samples per step of its chain.
+///
+/// Within a group of four the partial sums t_j = Σ_{k≤j} c^{j−k}·g·x[k] do not wait for the
+/// group before, and y[j] = c^{j+1}·y[−1] + t_j. What waits from one group to the next is one
+/// multiply-add, where one waited per sample (four cycles or so each: a recursion nothing else
+/// in its loop could hide). The groups follow the stream, not the blocks: a block that ends
+/// within a group leaves the group's partial sum for the next, so that any cutting of the
+/// stream gives the same values, bit for bit. The sums differ from the recursion sample by
+/// sample in their order only: by rounding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FourStep {
+    /// y at the end of the last whole group.
+    base: f64,
+    /// The current group's partial sum t_j.
+    t: f64,
+    /// Samples of the current group done (0 … 3).
+    phase: usize,
+}
+
+impl Default for FourStep {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// w·z + acc, fused when `FMA`. (A function that is always inlined, not a closure: a closure
+/// the compiler kept apart would be compiled without the caller's instruction set, its fused
+/// multiply-adds then calls to software.)
+#[inline(always)]
+fn mac<const FMA: bool>(w: f64, z: f64, acc: f64) -> f64 {
+    if FMA {
+        w.mul_add(z, acc)
+    } else {
+        acc + w * z
+    }
+}
+
+impl FourStep {
+    pub const fn new() -> Self {
+        FourStep {
+            base: 0.0,
+            t: 0.0,
+            phase: 0,
+        }
+    }
+
+    /// The recursion over `x` into `out` (as long), with fused multiply-adds when `FMA`.
+    #[inline(always)]
+    pub fn run<const FMA: bool>(&mut self, c: f64, g: f64, x: &[f64], out: &mut [f64]) {
+        let c2 = c * c;
+        let powers = [c, c2, c2 * c, c2 * c2];
+        let n = x.len().min(out.len());
+        // The rest of a group a block before began, then whole groups, then the start of one.
+        let head = ((4 - self.phase) % 4).min(n);
+        for (o, &x) in out[..head].iter_mut().zip(&x[..head]) {
+            *o = self.step::<FMA>(&powers, g, x);
+        }
+        let (x, out) = (&x[head..n], &mut out[head..n]);
+        let mut y = self.base;
+        let mut groups = out.chunks_exact_mut(4);
+        for (o, x) in (&mut groups).zip(x.chunks_exact(4)) {
+            let t0 = g * x[0];
+            let t1 = mac::<FMA>(c, t0, g * x[1]);
+            let t2 = mac::<FMA>(c, t1, g * x[2]);
+            let t3 = mac::<FMA>(c, t2, g * x[3]);
+            o[0] = mac::<FMA>(powers[0], y, t0);
+            o[1] = mac::<FMA>(powers[1], y, t1);
+            o[2] = mac::<FMA>(powers[2], y, t2);
+            y = mac::<FMA>(powers[3], y, t3);
+            o[3] = y;
+        }
+        self.base = y;
+        let whole = x.len() - x.len() % 4;
+        for (o, &x) in groups.into_remainder().iter_mut().zip(&x[whole..]) {
+            *o = self.step::<FMA>(&powers, g, x);
+        }
+    }
+
+    /// One sample, as the groups compute it: t_j from t_{j−1}, y from the group's base.
+    #[inline(always)]
+    fn step<const FMA: bool>(&mut self, powers: &[f64; 4], g: f64, x: f64) -> f64 {
+        let j = self.phase;
+        let t = if j == 0 {
+            g * x
         } else {
-            self.a * self.y1 + d
+            mac::<FMA>(powers[0], self.t, g * x)
         };
-        self.x1 = x;
-        self.y1 = y;
+        let y = mac::<FMA>(powers[j], self.base, t);
+        if j == 3 {
+            (self.base, self.t, self.phase) = (y, 0.0, 0);
+        } else {
+            (self.t, self.phase) = (t, j + 1);
+        }
         y
     }
 
-    /// [`process`](Self::process) over a block, on a copy whose state stays in registers. A
-    /// state below 1e-30 is set to zero after the block, so that long silences never reach
-    /// subnormals: from 1e-30 the decay would take about 10⁷ samples to get there, and the
-    /// engine's blocks are at most 64.
-    #[inline(always)]
-    pub fn process_block<const FMA: bool>(&mut self, x: &[f32], out: &mut [f64]) {
-        let mut f = *self;
-        for (o, &x) in out.iter_mut().zip(x) {
-            *o = f.process::<FMA>(x as f64);
+    /// Sets a state that has decayed below 1e-30 to zero (its outputs then move by less than
+    /// that), so that a long silence never reaches subnormals.
+    pub fn flush(&mut self) {
+        if self.base.abs() < 1e-30 && self.t.abs() < 1e-30 {
+            (self.base, self.t) = (0.0, 0.0);
         }
-        if f.y1.abs() < 1e-30 {
-            f.y1 = 0.0;
-        }
-        *self = f;
+    }
+
+    /// y at the end of the last whole group (after a flush, zero in silence).
+    pub fn base(&self) -> f64 {
+        self.base
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Four samples per step of the chain give the recursion sample by sample, for every
+    /// length and any cutting into blocks (bit for bit alike), plain and fused.
+    #[test]
+    fn four_steps_are_the_recursion() {
+        let c = 0.999_3;
+        let n = 61;
+        let x: Vec<f64> = (0..n)
+            .map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0)
+            .collect();
+        let mut want = Vec::new();
+        let mut y = 0.0;
+        for &v in &x {
+            y = c * y + 0.5 * v;
+            want.push(y);
+        }
+        for fma in [false, true] {
+            let run = |r: &mut FourStep, x: &[f64], out: &mut [f64]| {
+                if fma {
+                    r.run::<true>(c, 0.5, x, out)
+                } else {
+                    r.run::<false>(c, 0.5, x, out)
+                }
+            };
+            let mut whole = vec![f64::NAN; n];
+            run(&mut FourStep::new(), &x, &mut whole);
+            for (i, (a, b)) in whole.iter().zip(&want).enumerate() {
+                assert!((a - b).abs() < 1e-13, "fma {fma} at {i}: {a} vs {b}");
+            }
+            for sizes in [&[1usize][..], &[3, 0, 5, 2], &[7], &[4, 9, 1]] {
+                let mut r = FourStep::new();
+                let mut got = vec![f64::NAN; n];
+                let mut i = 0;
+                for &b in sizes.iter().cycle() {
+                    if i >= n {
+                        break;
+                    }
+                    let b = b.min(n - i);
+                    run(&mut r, &x[i..i + b], &mut got[i..i + b]);
+                    i += b;
+                }
+                assert!(got == whole, "fma {fma}, blocks {sizes:?}");
+            }
+        }
+    }
 
     /// The blocker follows its transfer function a·(1 − z⁻¹)/(1 − a·z⁻¹): DC settles to zero,
     /// a sine at 1 kHz passes with |H| from the formula, and the step response decays as aⁿ.
@@ -118,7 +264,11 @@ mod tests {
             // (unflushed it would only decay, to about 1e-182 here), and ends at exact zero.
             for _ in 0..200_000 {
                 run(&mut f, &[0.0; 32], &mut out);
-                assert!(f.y1 == 0.0 || f.y1.abs() >= 1e-30, "{}", f.y1);
+                assert!(
+                    f.y.base() == 0.0 || f.y.base().abs() >= 1e-30,
+                    "{}",
+                    f.y.base()
+                );
             }
             assert_eq!(out, [0.0; 32]);
         }

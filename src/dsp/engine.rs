@@ -479,9 +479,10 @@ impl Engine {
             m.peak_v = m.peak_v.max(b.peak_v);
             m.peak_i = m.peak_i.max(b.peak_i);
             m.peak_v_int = m.peak_v_int.max(b.peak_v_int);
-            // The energy per host sample: its sum in lanes, and into the running average
-            // a ← c·a + (1 − c)·p/F four samples per step of its chain ([`FourStep`]); the largest average
-            // of the block is found afterwards, in lanes.
+            // The energy per host sample: its sum in lanes (its rounding, like the other sums',
+            // now depends on the blocks), and into the running average a ← c·a + (1 − c)·p/F,
+            // four samples per step of its chain (FourStep); the largest average of the block
+            // is found afterwards, in lanes.
             let p = &b.sum_p[..n];
             m.sum_p[ch] += lanes(p, |t, v| t + v).iter().sum::<f64>();
             for (e, &happened) in events[..n].iter_mut().zip(&b.events[..n]) {

@@ -1,4 +1,5 @@
-//! Small linear filters of the output: the DC blocker.
+//! Small linear filters: the DC blocker of the output, and the first-order recursion it
+//! shares with the engine's running power average ([`FourStep`]).
 
 use std::f64::consts::TAU;
 
@@ -151,7 +152,8 @@ impl FourStep {
     }
 
     /// Sets a state that has decayed below 1e-30 to zero (its outputs then move by less than
-    /// that), so that a long silence never reaches subnormals.
+    /// that), so that a long silence never reaches subnormals. Called at the end of a block,
+    /// it is the one step that depends on the cutting, and only below 1e-30.
     pub fn flush(&mut self) {
         if self.base.abs() < 1e-30 && self.t.abs() < 1e-30 {
             (self.base, self.t) = (0.0, 0.0);

@@ -84,7 +84,7 @@ impl Default for FourStep {
 /// the compiler kept apart would be compiled without the caller's instruction set, its fused
 /// multiply-adds then calls to software.)
 #[inline(always)]
-fn mac<const FMA: bool>(w: f64, z: f64, acc: f64) -> f64 {
+pub(super) fn mac<const FMA: bool>(w: f64, z: f64, acc: f64) -> f64 {
     if FMA {
         w.mul_add(z, acc)
     } else {

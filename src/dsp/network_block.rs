@@ -13,6 +13,7 @@
 //! currents reaches the limit's knee, the caller runs those steps one by one instead, with the
 //! limit in the loop.
 
+use super::filters::mac;
 use super::network::{NetworkCoeffs, NetworkState, HISTORIES};
 use super::oversampling::MAX_FACTOR;
 
@@ -129,7 +130,7 @@ impl NetworkBlock {
         u: &[f64],
         out: BlockSlices<'_>,
     ) -> bool {
-        let mac = |w: f64, z: f64, a: f64| if FMA { w.mul_add(z, a) } else { a + w * z };
+        let mac = mac::<FMA>;
         let h = state.histories();
         let u: &[f64; F] = u[..F].try_into().expect("one value per step");
         const H2: usize = HISTORIES / 2;

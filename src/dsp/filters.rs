@@ -41,17 +41,66 @@ impl DcBlocker {
         let n = x.len().min(out.len());
         for (x, out) in x[..n].chunks(CHUNK).zip(out[..n].chunks_mut(CHUNK)) {
             let mut diff = [0.0f64; CHUNK];
-            let mut before = self.x1;
-            for (d, &v) in diff.iter_mut().zip(x) {
-                let v = v as f64;
-                *d = v - before;
-                before = v;
-            }
-            self.x1 = before;
+            self.differences(x, &mut diff);
             self.y
                 .run::<FMA>(self.a, self.a, &diff[..x.len()], &mut out[..x.len()]);
         }
         self.y.flush();
+    }
+
+    /// Both channels' blocks at once (as long as each other, the blockers alike): the same
+    /// values as [`process_block`](Self::process_block) for each, their two recursions in one
+    /// loop ([`FourStep::run_two`]), so that each one's chain waits while the other computes.
+    #[inline(always)]
+    pub fn process_two<const FMA: bool>(
+        two: &mut [DcBlocker; 2],
+        x: [&[f32]; 2],
+        out: [&mut [f64]; 2],
+    ) {
+        const CHUNK: usize = 64;
+        let [o0, o1] = out;
+        let n = x[0].len().min(x[1].len()).min(o0.len()).min(o1.len());
+        if two[0].a != two[1].a || two[0].y.phase != two[1].y.phase {
+            two[0].process_block::<FMA>(&x[0][..n], &mut o0[..n]);
+            two[1].process_block::<FMA>(&x[1][..n], &mut o1[..n]);
+            return;
+        }
+        let a = two[0].a;
+        let mut start = 0;
+        while start < n {
+            let len = CHUNK.min(n - start);
+            let span = start..start + len;
+            let mut diff = [[0.0f64; CHUNK]; 2];
+            two[0].differences(&x[0][span.clone()], &mut diff[0]);
+            two[1].differences(&x[1][span.clone()], &mut diff[1]);
+            let [d0, d1] = &diff;
+            let [y0, y1] = two;
+            FourStep::run_two::<FMA>(
+                [&mut y0.y, &mut y1.y],
+                a,
+                a,
+                [&d0[..len], &d1[..len]],
+                [&mut o0[span.clone()], &mut o1[span]],
+            );
+            start += len;
+        }
+        two[0].y.flush();
+        two[1].y.flush();
+    }
+
+    /// x[n] − x[n−1] over a chunk (at most as long as `diff`), in double precision, the last
+    /// input kept for the next: a loop in which no difference waits for another.
+    #[inline(always)]
+    fn differences(&mut self, x: &[f32], diff: &mut [f64]) {
+        let Some((&last, _)) = x.split_last() else {
+            return;
+        };
+        let diff = &mut diff[..x.len()];
+        diff[0] = x[0] as f64 - self.x1;
+        for (d, w) in diff[1..].iter_mut().zip(x.windows(2)) {
+            *d = w[1] as f64 - w[0] as f64;
+        }
+        self.x1 = last as f64;
     }
 }
 
@@ -92,6 +141,28 @@ pub(super) fn mac<const FMA: bool>(w: f64, z: f64, acc: f64) -> f64 {
     }
 }
 
+/// One whole group of four from y[−1] = `y`: its outputs into `o`, and y[3] returned.
+#[inline(always)]
+fn group<const FMA: bool>(
+    powers: &[f64; 4],
+    c: f64,
+    g: f64,
+    y: f64,
+    x: &[f64],
+    o: &mut [f64],
+) -> f64 {
+    let t0 = g * x[0];
+    let t1 = mac::<FMA>(c, t0, g * x[1]);
+    let t2 = mac::<FMA>(c, t1, g * x[2]);
+    let t3 = mac::<FMA>(c, t2, g * x[3]);
+    o[0] = mac::<FMA>(powers[0], y, t0);
+    o[1] = mac::<FMA>(powers[1], y, t1);
+    o[2] = mac::<FMA>(powers[2], y, t2);
+    let y = mac::<FMA>(powers[3], y, t3);
+    o[3] = y;
+    y
+}
+
 impl FourStep {
     pub const fn new() -> Self {
         FourStep {
@@ -116,20 +187,57 @@ impl FourStep {
         let mut y = self.base;
         let mut groups = out.chunks_exact_mut(4);
         for (o, x) in (&mut groups).zip(x.chunks_exact(4)) {
-            let t0 = g * x[0];
-            let t1 = mac::<FMA>(c, t0, g * x[1]);
-            let t2 = mac::<FMA>(c, t1, g * x[2]);
-            let t3 = mac::<FMA>(c, t2, g * x[3]);
-            o[0] = mac::<FMA>(powers[0], y, t0);
-            o[1] = mac::<FMA>(powers[1], y, t1);
-            o[2] = mac::<FMA>(powers[2], y, t2);
-            y = mac::<FMA>(powers[3], y, t3);
-            o[3] = y;
+            y = group::<FMA>(&powers, c, g, y, x, o);
         }
         self.base = y;
         let whole = x.len() - x.len() % 4;
         for (o, &x) in groups.into_remainder().iter_mut().zip(&x[whole..]) {
             *o = self.step::<FMA>(&powers, g, x);
+        }
+    }
+
+    /// Two recursions of the same coefficients over two streams (the two channels) in one
+    /// loop, each summed exactly as [`run`](Self::run) sums it, so that one's chain waits
+    /// while the other computes. The two stand at the same place in their groups (the engine
+    /// gives both channels the same blocks); otherwise they run one after the other.
+    #[inline(always)]
+    pub fn run_two<const FMA: bool>(
+        two: [&mut FourStep; 2],
+        c: f64,
+        g: f64,
+        x: [&[f64]; 2],
+        out: [&mut [f64]; 2],
+    ) {
+        let [r0, r1] = two;
+        let [o0, o1] = out;
+        let n = x[0].len().min(x[1].len()).min(o0.len()).min(o1.len());
+        if r0.phase != r1.phase {
+            r0.run::<FMA>(c, g, &x[0][..n], &mut o0[..n]);
+            r1.run::<FMA>(c, g, &x[1][..n], &mut o1[..n]);
+            return;
+        }
+        let c2 = c * c;
+        let powers = [c, c2, c2 * c, c2 * c2];
+        let head = ((4 - r0.phase) % 4).min(n);
+        for i in 0..head {
+            o0[i] = r0.step::<FMA>(&powers, g, x[0][i]);
+            o1[i] = r1.step::<FMA>(&powers, g, x[1][i]);
+        }
+        let whole = head + (n - head) / 4 * 4;
+        let (mut y0, mut y1) = (r0.base, r1.base);
+        let groups = o0[head..whole]
+            .chunks_exact_mut(4)
+            .zip(o1[head..whole].chunks_exact_mut(4))
+            .zip(x[0][head..whole].chunks_exact(4))
+            .zip(x[1][head..whole].chunks_exact(4));
+        for (((o0, o1), x0), x1) in groups {
+            y0 = group::<FMA>(&powers, c, g, y0, x0, o0);
+            y1 = group::<FMA>(&powers, c, g, y1, x1, o1);
+        }
+        (r0.base, r1.base) = (y0, y1);
+        for i in whole..n {
+            o0[i] = r0.step::<FMA>(&powers, g, x[0][i]);
+            o1[i] = r1.step::<FMA>(&powers, g, x[1][i]);
         }
     }
 
@@ -274,5 +382,83 @@ mod tests {
             }
             assert_eq!(out, [0.0; 32]);
         }
+    }
+
+    /// Both channels in one loop give each channel's values bit for bit, for the recursion
+    /// and the blocker, whatever the cutting (the blocks start at any place in a group), and
+    /// also for two recursions that stand at different places (they then run one by one).
+    #[test]
+    fn two_channels_at_once_are_each_alone() {
+        let n = 203;
+        let x: [Vec<f64>; 2] = [
+            (0..n)
+                .map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0)
+                .collect(),
+            (0..n)
+                .map(|i| ((i * 104_729) % 97) as f64 / 40.0 - 1.2)
+                .collect(),
+        ];
+        let xf: [Vec<f32>; 2] = [0, 1].map(|c| x[c].iter().map(|&v| v as f32).collect());
+        let (c, g) = (0.999_3, 0.25);
+        for sizes in [&[64usize][..], &[3, 5, 64, 2], &[7, 1], &[4, 9, 1, 70]] {
+            // Alone, one channel after the other, as one stream each.
+            let mut want = [vec![0.0; n], vec![0.0; n]];
+            let mut want_dc = [vec![0.0; n], vec![0.0; n]];
+            for ch in 0..2 {
+                FourStep::new().run::<true>(c, g, &x[ch], &mut want[ch]);
+                DcBlocker::new(DC_BLOCK_HZ, 48_000.0)
+                    .process_block::<true>(&xf[ch], &mut want_dc[ch]);
+            }
+            let mut r = [FourStep::new(); 2];
+            let mut d = [DcBlocker::new(DC_BLOCK_HZ, 48_000.0); 2];
+            let mut got = [vec![f64::NAN; n], vec![f64::NAN; n]];
+            let mut got_dc = [vec![f64::NAN; n], vec![f64::NAN; n]];
+            let mut i = 0;
+            for &b in sizes.iter().cycle() {
+                if i >= n {
+                    break;
+                }
+                let b = b.min(n - i);
+                let [r0, r1] = &mut r;
+                let [g0, g1] = &mut got;
+                FourStep::run_two::<true>(
+                    [r0, r1],
+                    c,
+                    g,
+                    [&x[0][i..i + b], &x[1][i..i + b]],
+                    [&mut g0[i..i + b], &mut g1[i..i + b]],
+                );
+                let [d0, d1] = &mut got_dc;
+                DcBlocker::process_two::<true>(
+                    &mut d,
+                    [&xf[0][i..i + b], &xf[1][i..i + b]],
+                    [&mut d0[i..i + b], &mut d1[i..i + b]],
+                );
+                i += b;
+            }
+            assert!(got == want, "blocks {sizes:?}");
+            assert!(got_dc == want_dc, "blocks {sizes:?}");
+        }
+        // Two recursions at different places in their groups: each as it would alone.
+        let mut r = [FourStep::new(); 2];
+        let mut skip = [0.0; 1];
+        r[1].run::<true>(c, g, &x[1][..1], &mut skip);
+        let mut want = [vec![0.0; n - 1], vec![0.0; n - 1]];
+        {
+            let mut alone = r;
+            alone[0].run::<true>(c, g, &x[0][..n - 1], &mut want[0]);
+            alone[1].run::<true>(c, g, &x[1][1..], &mut want[1]);
+        }
+        let mut got = [vec![0.0; n - 1], vec![0.0; n - 1]];
+        let [r0, r1] = &mut r;
+        let [g0, g1] = &mut got;
+        FourStep::run_two::<true>(
+            [r0, r1],
+            c,
+            g,
+            [&x[0][..n - 1], &x[1][1..]],
+            [&mut g0[..], &mut g1[..]],
+        );
+        assert!(got == want);
     }
 }

@@ -107,6 +107,12 @@ impl NetworkCoeffs {
     pub fn limit_knee(&self) -> f64 {
         self.limit.knee_at()
     }
+
+    /// Up to where the current limit stays within `tol` of its knee of the straight line, A:
+    /// [`KneeLimiter::straight_until`].
+    pub fn limit_straight_until(&self, tol: f64) -> f64 {
+        self.limit.straight_until(tol)
+    }
 }
 
 /// How many histories a [`NetworkState`] carries.

@@ -320,6 +320,21 @@ impl Ring {
         if n == 0 {
             return;
         }
+        if n <= MAX_FACTOR && x.len() >= n {
+            // The usual case, a delay shorter than the block: the block moves up by n, the
+            // ring's samples (oldest first from `pos`) fill the front, and the block's last n
+            // become the ring. The same values as sample by sample.
+            let mut last = [0.0f32; MAX_FACTOR];
+            let keep = x.len() - n;
+            last[..n].copy_from_slice(&x[keep..]);
+            x.copy_within(..keep, n);
+            let (newer, older) = self.buf.split_at(self.pos);
+            x[..older.len()].copy_from_slice(older);
+            x[older.len()..n].copy_from_slice(newer);
+            self.buf.copy_from_slice(&last[..n]);
+            self.pos = 0;
+            return;
+        }
         for v in x.iter_mut() {
             let delayed = self.buf[self.pos];
             self.buf[self.pos] = *v;
@@ -481,11 +496,18 @@ impl Oversampler {
         let tmp = &mut self.tmp;
         let c = &mut self.channels[ch];
         let mut len = x.len();
-        out[..len].copy_from_slice(x);
-        for st in &mut c.stages {
-            tmp[..len].copy_from_slice(&out[..len]);
-            st.up::<FMA>(&tmp[..len], &mut out[..2 * len]);
-            len *= 2;
+        // The first stage reads `x` itself; each later one a copy of what the one before wrote.
+        match c.stages.split_first_mut() {
+            None => out[..len].copy_from_slice(x),
+            Some((first, later)) => {
+                first.up::<FMA>(x, &mut out[..2 * len]);
+                len *= 2;
+                for st in later {
+                    tmp[..len].copy_from_slice(&out[..len]);
+                    st.up::<FMA>(&tmp[..len], &mut out[..2 * len]);
+                    len *= 2;
+                }
+            }
         }
         c.align_up.delay(&mut out[..len]);
     }
@@ -498,12 +520,19 @@ impl Oversampler {
         let tmp = &mut self.tmp;
         let c = &mut self.channels[ch];
         c.align_down.delay(&mut buf[..len]);
-        for st in c.stages.iter_mut().rev() {
-            st.down::<FMA>(&buf[..len], &mut tmp[..len / 2]);
-            buf[..len / 2].copy_from_slice(&tmp[..len / 2]);
-            len /= 2;
+        // Each stage but the first (the last to run) back into `buf` through `tmp`; the first
+        // straight into `out`.
+        match c.stages.split_first_mut() {
+            None => out.copy_from_slice(&buf[..len]),
+            Some((first, later)) => {
+                for st in later.iter_mut().rev() {
+                    st.down::<FMA>(&buf[..len], &mut tmp[..len / 2]);
+                    buf[..len / 2].copy_from_slice(&tmp[..len / 2]);
+                    len /= 2;
+                }
+                first.down::<FMA>(&buf[..len], out);
+            }
         }
-        out.copy_from_slice(&buf[..len]);
     }
 }
 

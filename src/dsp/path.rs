@@ -7,7 +7,7 @@ use super::network::{NetworkCoeffs, NetworkState};
 use super::network_block::NetworkBlock;
 use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
 use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
-use super::two_rate::{Rates, TwoRate, SAFETY};
+use super::two_rate::{Rates, TwoRate, SAFETY, STRAIGHT};
 use crate::model::acoustics::spl_at_one_volt;
 use crate::model::network::Network;
 use crate::model::settings::{BALANCED_HUM_REJECTION_DB, OFF_DBU};
@@ -46,10 +46,11 @@ pub struct PathCoeffs {
     pub receiver: KneeLimiter,
     /// Peak input the receiver is rated for, V.
     pub receiver_peak: f64,
-    /// Below these the fast path may run: the rails' knees (positive, negative) divided by
-    /// [`SAFETY`], less what the full path's noise may add at one internal sample (six
-    /// standard deviations); the current limit's knee and the receiver's divided by
-    /// [`SAFETY`] (the noise there is filtered by the network; not allowed for). The fast path
+    /// Below these the fast path may run: where the rails (positive, negative) leave their
+    /// straight line by [`STRAIGHT`] of their knees, divided by [`SAFETY`], less what the full
+    /// path's noise may add at one internal sample (six standard deviations); where the
+    /// current limit and the receiver do so, divided by [`SAFETY`] (the noise there is
+    /// filtered by the network; not allowed for). The fast path
     /// compares them with its bound between samples (see [`two_rate`](super::two_rate)), the
     /// full path with its values.
     pub calm_rails: (f32, f32),
@@ -119,7 +120,7 @@ impl PathCoeffs {
         };
         let rails = Rails::new(s.v_clip, s.clip_shape);
         let receiver = KneeLimiter::new(receiver_peak, RECEIVER_KNEE);
-        let (knee_pos, knee_neg) = rails.knees();
+        let (straight_pos, straight_neg) = rails.straight_until(STRAIGHT);
         let colour = Colour::new(s.color, s.v_clip, s.clip_shape, table);
         PathCoeffs {
             drive,
@@ -137,11 +138,11 @@ impl PathCoeffs {
             receiver,
             receiver_peak,
             calm_rails: (
-                (knee_pos / SAFETY - 6.0 * noise_sigma).max(0.0) as f32,
-                (knee_neg / SAFETY - 6.0 * noise_sigma).max(0.0) as f32,
+                (straight_pos / SAFETY - 6.0 * noise_sigma).max(0.0) as f32,
+                (straight_neg / SAFETY - 6.0 * noise_sigma).max(0.0) as f32,
             ),
-            calm_current: net_k.limit_knee() / SAFETY,
-            calm_receiver: receiver.knee_at() / SAFETY,
+            calm_current: net_k.limit_straight_until(STRAIGHT) / SAFETY,
+            calm_receiver: receiver.straight_until(STRAIGHT) / SAFETY,
             out_scale,
         }
     }

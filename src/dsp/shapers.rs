@@ -37,6 +37,14 @@ impl KneeLimiter {
         self.knee_at + self.span
     }
 
+    /// The magnitude up to which the curve stays within `tol`·knee of its straight line.
+    /// Past the knee by δ it falls short of the line by δ − s·tanh(δ/s) ≤ δ³/(3s²), s being
+    /// the span (tanh u ≥ u − u³/3 for u ≥ 0: the curve is C² at the knee, so it leaves the
+    /// line as a cube), hence δ = ∛(3·s²·tol·knee).
+    pub fn straight_until(&self, tol: f64) -> f64 {
+        self.knee_at + (3.0 * self.span * self.span * tol * self.knee_at).cbrt()
+    }
+
     #[inline(always)]
     pub fn apply(&self, x: f64) -> f64 {
         let a = x.abs();
@@ -141,6 +149,12 @@ impl Rails {
         (self.pos.knee_at(), self.neg.knee_at())
     }
 
+    /// Up to where each swing stays within `tol` of its knee of the straight line, V (both
+    /// positive): [`KneeLimiter::straight_until`].
+    pub fn straight_until(&self, tol: f64) -> (f64, f64) {
+        (self.pos.straight_until(tol), self.neg.straight_until(tol))
+    }
+
     /// True when the rails take away more than 1 % of the demanded voltage `v` (`out` is
     /// what they let through).
     #[inline(always)]
@@ -160,8 +174,33 @@ impl Rails {
     /// [`apply`](Self::apply) over a block in single precision, without branches so that it
     /// runs in vector registers: y = min(|v|, knee) + span·tanh(max(|v| − knee, 0)/span) with
     /// the sign of v, the knee and span of the side v is on.
+    ///
+    /// Below its knee the curve is v itself, bit for bit (tanh(0) is exactly 0 here), and the
+    /// full path runs mostly below the knees (it takes over when a value comes near one): a
+    /// group of sixteen demands that all lie below them is copied, and only the groups that
+    /// reach a knee pay for the exponentials.
     #[inline(always)]
     pub fn apply_block(&self, demand: &[f32], out: &mut [f32]) {
+        const GROUP: usize = 16;
+        let (kp, kn) = (self.pos.knee_at as f32, self.neg.knee_at as f32);
+        let n = demand.len().min(out.len());
+        let mut groups = out[..n].chunks_exact_mut(GROUP);
+        for (o, d) in (&mut groups).zip(demand[..n].chunks_exact(GROUP)) {
+            // (A NaN fails both tests and takes the curve.)
+            let straight = d.iter().fold(true, |s, &v| s & (v <= kp) & (v >= -kn));
+            if straight {
+                o.copy_from_slice(d);
+            } else {
+                self.bend_block(d, o);
+            }
+        }
+        let whole = n - n % GROUP;
+        self.bend_block(&demand[whole..n], groups.into_remainder());
+    }
+
+    /// The curve over every value of `demand`, below its knees or not.
+    #[inline(always)]
+    fn bend_block(&self, demand: &[f32], out: &mut [f32]) {
         let (kp, sp, ip) = (
             self.pos.knee_at as f32,
             self.pos.span as f32,
@@ -456,5 +495,72 @@ mod tests {
             }
         }
         assert_eq!(Colour::new(0.0, 6.0, ClipShape::Soft, &table), Colour::OFF);
+    }
+
+    /// The rails over a block: below the knees the demand itself, bit for bit, and across
+    /// them the curve sample by sample, whether a group of sixteen lies below them or not
+    /// (groups that do are copied; the others, a NaN among them, take the curve).
+    #[test]
+    fn rails_over_a_block_are_the_curve() {
+        for shape in [ClipShape::Soft, ClipShape::Hard, ClipShape::Tube] {
+            let r = Rails::new(2.0, shape);
+            let (kp, kn) = r.knees();
+            // Quiet groups, groups with one sample past a knee, a remainder of five.
+            let mut x: Vec<f32> = (0..165)
+                .map(|i| (0.9 * (i as f64 * 0.37).sin() * kp.min(kn)) as f32)
+                .collect();
+            x[20] = (1.3 * kp) as f32;
+            x[70] = (-1.2 * kn) as f32;
+            x[100] = f32::NAN;
+            x[163] = 3.0;
+            let mut y = vec![0.0; x.len()];
+            r.apply_block(&x, &mut y);
+            for (i, (&v, &o)) in x.iter().zip(&y).enumerate() {
+                if v.is_nan() {
+                    // (The curve's min and max pass over a NaN: it comes out held within the
+                    // rails, as the curve has always treated it.)
+                    assert!(o.abs() <= 2.0, "{shape:?} at {i}: {o}");
+                } else if v as f64 <= kp && v as f64 >= -kn {
+                    assert_eq!(o.to_bits(), v.to_bits(), "{shape:?} at {i}");
+                } else {
+                    let want = r.apply(v as f64);
+                    assert!(
+                        (o as f64 - want).abs() < 2e-6,
+                        "{shape:?} {v}: {o} vs {want}"
+                    );
+                    assert!(o.abs() < v.abs(), "{shape:?} {v}: {o} bends");
+                }
+            }
+        }
+    }
+
+    /// Up to `straight_until(tol)` each curve stays within tol·knee of its straight line, and
+    /// a little further it does not (the bound is the curve's own leading term, not loose).
+    #[test]
+    fn curves_stay_straight_until_they_say() {
+        let tol = 1e-5;
+        for (limit, knee) in [
+            (12.0, 0.5),
+            (12.0, 0.8),
+            (0.8, 0.7),
+            (2.0, 0.9),
+            (3.0, 0.93),
+        ] {
+            let k = KneeLimiter::new(limit, knee);
+            let at = k.straight_until(tol);
+            let short = |x: f64| x - k.apply(x);
+            let allowed = tol * k.knee_at();
+            assert!(at > k.knee_at(), "{limit} {knee}: {at}");
+            assert!(
+                short(at) <= allowed,
+                "{limit} {knee}: {} > {allowed}",
+                short(at)
+            );
+            assert!(short(at) > 0.9 * allowed, "{limit} {knee}: {}", short(at));
+            assert!(
+                short(1.1 * at - 0.1 * k.knee_at()) > allowed,
+                "{limit} {knee}"
+            );
+        }
     }
 }

@@ -11,14 +11,16 @@
 //! [`CoarseNetwork`](super::coarse_network::CoarseNetwork), whose state is the full solver's
 //! state at every coarse instant, and adds hum and the receiver at the coarse rate. Its output
 //! waits in a delay line as long as the later stages' round trip, so that both paths deliver a
-//! coarse sample at the same step. Every curve is straight below its knee, so while no value
-//! at the internal rate reaches a knee the two paths agree to the interpolation error
+//! coarse sample at the same step. Every curve is straight below its knee (and within 1e-5 of
+//! its knee of the line a little beyond, [`STRAIGHT`]), so while no value at the internal rate
+//! goes further the two paths agree to the interpolation error
 //! (measured: within 8e-7 of full scale, switching back and forth, colour and hum on, for
 //! signals below 20 kHz; full-band noise up to 24 kHz near a knee: within 6e-5, as the
 //! interpolators are designed for the band below 20 kHz). The fast
 //! path sees only every fourth (or so) of those values; it bounds the ones between its samples
 //! from its samples' slope and curvature ([`reach`]), and hands over when the bound comes
-//! within [`SAFETY`] of a knee.
+//! within [`SAFETY`] of where a curve leaves its straight line by more than [`STRAIGHT`] of
+//! its knee (the curves are C² there: they leave the line as a cube, a little past the knee).
 //! The colour alone bends there. At twice the host rate a harmonic folds into the audio band
 //! only above 76 kHz: never the third, the fifth of tones above 15.2 kHz. At 3 % colour and the
 //! fast path's top level the fifth lies 69 dB below its tone (Soft and Hard; the Tube curve's
@@ -48,10 +50,17 @@ use super::path::PathCoeffs;
 /// Coarse samples kept in each ring (a power of two).
 pub const RING: usize = 256;
 const MASK: u64 = RING as u64 - 1;
-/// How far below each knee the bounds must stay (a factor): the bound below misses a peak
-/// between samples by at most 0.6 %, and the full path's interpolator and the colour's
-/// harmonics may add a little.
+/// How far below each curve's [`STRAIGHT`] limit the bounds must stay (a factor): the bound
+/// below misses a peak between samples by at most 0.6 %, and the full path's interpolator and
+/// the colour's harmonics may add a little.
 pub const SAFETY: f64 = 1.02;
+/// How far from its straight line a curve may be where the fast path lets the signal through
+/// it unbent: 1e-5 of its knee (−100 dB), below the fast path's own interpolation error
+/// (2.6e-5 of the peak). Every curve is C² at its knee and leaves the line as a cube, so this
+/// reaches past the knee by ∛(3·span²·1e-5·knee): 3.1 % of the knee where the span equals it
+/// (the Tube rails' positive swing), 1.2 % where it is a quarter of it
+/// ([`KneeLimiter::straight_until`](super::shapers::KneeLimiter::straight_until)).
+pub const STRAIGHT: f64 = 1e-5;
 /// Weight of the second differences in the bound between samples (see [`reach`]).
 pub const CURVATURE: f32 = 0.35;
 /// Coarse samples the full path's interpolator is replayed over when it takes over: more than

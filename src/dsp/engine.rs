@@ -778,7 +778,6 @@ mod tests {
             .zip(&fast)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        eprintln!("{fs} Hz: the paths {worst:.1e} of full scale apart, {takeovers} takeovers");
         assert!(worst < 3e-5, "{fs}: {worst}");
     }
 

@@ -295,7 +295,7 @@ impl Engine {
     /// No allocation, no locks, no I/O.
     pub fn process(&mut self, buffers: &mut [&mut [f32]]) {
         match self.isa {
-            Isa::Baseline => self.process_with::<false>(buffers),
+            Isa::Baseline => self.process_baseline(buffers),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2Fma` is only set when the processor has AVX2 and FMA.
             Isa::Avx2Fma => unsafe { self.process_avx2(buffers) },
@@ -303,6 +303,14 @@ impl Engine {
             // SAFETY: `Isa::Avx512` is only set when the processor has its features.
             Isa::Avx512 => unsafe { self.process_avx512(buffers) },
         }
+    }
+
+    /// The portable build of the loops. Kept apart from [`process`](Self::process), as the
+    /// others are, so that only one engine's frame is on the stack at a time (an unoptimised
+    /// build's frame holds every inlined loop's arrays: hundreds of kilobytes).
+    #[inline(never)]
+    fn process_baseline(&mut self, buffers: &mut [&mut [f32]]) {
+        self.process_with::<false>(buffers)
     }
 
     #[cfg(target_arch = "x86_64")]

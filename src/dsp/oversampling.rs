@@ -497,17 +497,18 @@ impl Oversampler {
         let c = &mut self.channels[ch];
         let mut len = x.len();
         // The first stage reads `x` itself; each later one a copy of what the one before wrote.
-        match c.stages.split_first_mut() {
-            None => out[..len].copy_from_slice(x),
-            Some((first, later)) => {
-                first.up::<FMA>(x, &mut out[..2 * len]);
-                len *= 2;
-                for st in later {
-                    tmp[..len].copy_from_slice(&out[..len]);
-                    st.up::<FMA>(&tmp[..len], &mut out[..2 * len]);
-                    len *= 2;
-                }
+        // (One call of `up` in the loop: inlined once, which keeps unoptimised builds' frames
+        // small.)
+        if c.stages.is_empty() {
+            out[..len].copy_from_slice(x);
+        }
+        for (s, st) in c.stages.iter_mut().enumerate() {
+            if s > 0 {
+                tmp[..len].copy_from_slice(&out[..len]);
             }
+            let from: &[f32] = if s == 0 { x } else { &tmp[..len] };
+            st.up::<FMA>(from, &mut out[..2 * len]);
+            len *= 2;
         }
         c.align_up.delay(&mut out[..len]);
     }
@@ -521,17 +522,21 @@ impl Oversampler {
         let c = &mut self.channels[ch];
         c.align_down.delay(&mut buf[..len]);
         // Each stage but the first (the last to run) back into `buf` through `tmp`; the first
-        // straight into `out`.
-        match c.stages.split_first_mut() {
-            None => out.copy_from_slice(&buf[..len]),
-            Some((first, later)) => {
-                for st in later.iter_mut().rev() {
-                    st.down::<FMA>(&buf[..len], &mut tmp[..len / 2]);
-                    buf[..len / 2].copy_from_slice(&tmp[..len / 2]);
-                    len /= 2;
-                }
-                first.down::<FMA>(&buf[..len], out);
+        // straight into `out`. (One call of `down` in the loop, as in `upsample`.)
+        if c.stages.is_empty() {
+            out.copy_from_slice(&buf[..len]);
+        }
+        for (s, st) in c.stages.iter_mut().enumerate().rev() {
+            let to: &mut [f32] = if s == 0 {
+                &mut *out
+            } else {
+                &mut tmp[..len / 2]
+            };
+            st.down::<FMA>(&buf[..len], to);
+            if s > 0 {
+                buf[..len / 2].copy_from_slice(&tmp[..len / 2]);
             }
+            len /= 2;
         }
     }
 }

@@ -184,8 +184,9 @@ impl Rails {
         const GROUP: usize = 16;
         let (kp, kn) = (self.pos.knee_at as f32, self.neg.knee_at as f32);
         let n = demand.len().min(out.len());
-        let mut groups = out[..n].chunks_exact_mut(GROUP);
-        for (o, d) in (&mut groups).zip(demand[..n].chunks_exact(GROUP)) {
+        // (The last group may be shorter. One call of the curve: inlined once, which keeps
+        // unoptimised builds' frames small.)
+        for (o, d) in out[..n].chunks_mut(GROUP).zip(demand[..n].chunks(GROUP)) {
             // (A NaN fails both tests and takes the curve.)
             let straight = d.iter().fold(true, |s, &v| s & (v <= kp) & (v >= -kn));
             if straight {
@@ -194,8 +195,6 @@ impl Rails {
                 self.bend_block(d, o);
             }
         }
-        let whole = n - n % GROUP;
-        self.bend_block(&demand[whole..n], groups.into_remainder());
     }
 
     /// The curve over every value of `demand`, below its knees or not.

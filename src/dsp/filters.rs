@@ -7,6 +7,9 @@ use std::f64::consts::TAU;
 /// passband stays within 0.003 dB there (|H(20 Hz)| = 1/√(1 + (0.5/20)²)).
 pub const DC_BLOCK_HZ: f64 = 0.5;
 
+/// Samples the DC blocker takes its differences over at a time (a stack array each).
+const CHUNK: usize = 64;
+
 /// First-order high-pass y[n] = a·(y[n−1] + x[n] − x[n−1]) with a = e^{−2π·fc/fs}: the
 /// impulse-invariant image of s/(s + ωc), blocking DC completely.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,7 +40,6 @@ impl DcBlocker {
     /// decay would take about 10⁷ samples to get there, and the engine's blocks are at most 64.
     #[inline(always)]
     pub fn process_block<const FMA: bool>(&mut self, x: &[f32], out: &mut [f64]) {
-        const CHUNK: usize = 64;
         let n = x.len().min(out.len());
         for (x, out) in x[..n].chunks(CHUNK).zip(out[..n].chunks_mut(CHUNK)) {
             let mut diff = [0.0f64; CHUNK];
@@ -57,7 +59,6 @@ impl DcBlocker {
         x: [&[f32]; 2],
         out: [&mut [f64]; 2],
     ) {
-        const CHUNK: usize = 64;
         let [o0, o1] = out;
         let n = x[0].len().min(x[1].len()).min(o0.len()).min(o1.len());
         if two[0].a != two[1].a || two[0].y.phase != two[1].y.phase {
@@ -141,6 +142,13 @@ pub(super) fn mac<const FMA: bool>(w: f64, z: f64, acc: f64) -> f64 {
     }
 }
 
+/// c, c², c³, c⁴: what y[−1] is multiplied by for each sample of a group.
+#[inline(always)]
+fn powers(c: f64) -> [f64; 4] {
+    let c2 = c * c;
+    [c, c2, c2 * c, c2 * c2]
+}
+
 /// One whole group of four from y[−1] = `y`: its outputs into `o`, and y[3] returned.
 #[inline(always)]
 fn group<const FMA: bool>(
@@ -175,8 +183,7 @@ impl FourStep {
     /// The recursion over `x` into `out` (as long), with fused multiply-adds when `FMA`.
     #[inline(always)]
     pub fn run<const FMA: bool>(&mut self, c: f64, g: f64, x: &[f64], out: &mut [f64]) {
-        let c2 = c * c;
-        let powers = [c, c2, c2 * c, c2 * c2];
+        let powers = powers(c);
         let n = x.len().min(out.len());
         // The rest of a group a block before began, then whole groups, then the start of one.
         let head = ((4 - self.phase) % 4).min(n);
@@ -216,8 +223,7 @@ impl FourStep {
             r1.run::<FMA>(c, g, &x[1][..n], &mut o1[..n]);
             return;
         }
-        let c2 = c * c;
-        let powers = [c, c2, c2 * c, c2 * c2];
+        let powers = powers(c);
         let head = ((4 - r0.phase) % 4).min(n);
         for i in 0..head {
             o0[i] = r0.step::<FMA>(&powers, g, x[0][i]);

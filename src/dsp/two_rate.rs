@@ -1140,3 +1140,47 @@ impl ChannelRun<'_> {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value in −1 … 1 from a counter (no generator state to share).
+    fn value(k: u64) -> f64 {
+        let h = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (k >> 7);
+        (h >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+    }
+
+    #[test]
+    fn lane_sums_are_each_lane_alone() {
+        for n in 0..45 {
+            let v: Vec<f64> = (0..n).map(|k| value(k as u64)).collect();
+            let i: Vec<f64> = (0..n).map(|k| 0.3 * value(1000 + k as u64)).collect();
+            // Each quantity alone, lane l taking samples l, l + 8, …, the lanes joined in
+            // pairs as lane_sums joins them.
+            let lane = |x: &[f64], f: &dyn Fn(f64, f64) -> f64| {
+                let mut a = [0.0f64; 8];
+                for (k, &x) in x.iter().enumerate() {
+                    a[k % 8] = f(a[k % 8], x);
+                }
+                a
+            };
+            let sum =
+                |a: [f64; 8]| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+            let top = |a: [f64; 8]| a.iter().fold(0.0f64, |m, &x| m.max(x));
+            let want = [
+                sum(lane(&v, &|a, x| a + x)),
+                sum(lane(&v, &|a, x| a + x * x)),
+                sum(lane(&i, &|a, x| a + x * x)),
+                top(lane(&v, &|a, x| a.max(x.abs()))),
+                top(lane(&i, &|a, x| a.max(x.abs()))),
+            ];
+            assert_eq!(lane_sums(&v, &i), want, "{n} samples");
+            let plain_peak = v.iter().fold(0.0f64, |m, &x| m.max(x.abs()));
+            assert_eq!(want[3], plain_peak);
+            let x: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            let peak = x.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+            assert_eq!(lane_peak(&x), peak, "{n} samples");
+        }
+    }
+}

@@ -1156,8 +1156,8 @@ mod tests {
         for n in 0..45 {
             let v: Vec<f64> = (0..n).map(|k| value(k as u64)).collect();
             let i: Vec<f64> = (0..n).map(|k| 0.3 * value(1000 + k as u64)).collect();
-            // Each quantity alone, lane l taking samples l, l + 8, …, the lanes joined in
-            // pairs as lane_sums joins them.
+            // Each quantity alone, lane l taking samples l, l + 8, …; the sums' lanes joined in
+            // pairs as lane_sums joins them (a maximum is exact in any order).
             let lane = |x: &[f64], f: &dyn Fn(f64, f64) -> f64| {
                 let mut a = [0.0f64; 8];
                 for (k, &x) in x.iter().enumerate() {

@@ -30,8 +30,8 @@ use crate::model::Settings;
 /// Host samples between coefficient updates while settings move.
 pub const SUB_BLOCK: usize = 16;
 /// Host samples in one block while nothing moves (no glide, no crossfade): a block's fixed
-/// costs spread over more samples. Eight sub-blocks, the most the stages take at once.
-pub const STEADY_BLOCK: usize = 8 * SUB_BLOCK;
+/// costs spread over more samples. Four sub-blocks, the most the stages take at once.
+pub const STEADY_BLOCK: usize = 4 * SUB_BLOCK;
 const _: () = assert!(STEADY_BLOCK == MAX_BLOCK);
 /// Length of a switch crossfade, seconds.
 pub const CROSSFADE_S: f64 = 0.020;

@@ -50,7 +50,7 @@ use super::oversampling::{Oversampler, MAX_BLOCK, MAX_FACTOR};
 use super::path::PathCoeffs;
 
 /// Coarse samples kept in each ring (a power of two).
-pub const RING: usize = 512;
+pub const RING: usize = 256;
 const MASK: u64 = RING as u64 - 1;
 /// How far below each curve's [`STRAIGHT`] limit the bounds must stay (a factor): the bound
 /// below misses a peak between samples by at most 0.6 %, and the full path's interpolator and

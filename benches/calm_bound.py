@@ -10,11 +10,27 @@ and hands over to the full path when the bound comes within SAFETY of a knee. Th
 independently of the Rust code, the weight CURVATURE needs for single tones, and how far above
 the bound sums of tones peak with the weight Outpath uses, wherever they come within 70 % of
 their largest value (near a knee is where it matters). Run: `.venv/bin/python benches/calm_bound.py`.
+
+With `--ahead` it measures instead a bound Outpath does not use (round thirteen of SPEED.md):
+the curvature taken at both ends of the interval, max(|D[n]|, |D[n+1]|), which needs the sample
+after it.
 """
+
+import sys
 
 import numpy as np
 
 SUB = 32  # points per sample period where the true peak is looked for
+
+
+AHEAD = "--ahead" in sys.argv
+
+
+def curvature_of(v, i):
+    """The second differences the bound of interval [i-1, i] reads from the samples v."""
+    if AHEAD:
+        return max(abs(v[i] - 2 * v[i - 1] + v[i - 2]), abs(v[i + 1] - 2 * v[i] + v[i - 1]))
+    return max(abs(v[i] - 2 * v[i - 1] + v[i - 2]), abs(v[i - 1] - 2 * v[i - 2] + v[i - 3]))
 
 
 def weight_for_tones(f_max, n_f=200, n_phase=400):
@@ -23,10 +39,10 @@ def weight_for_tones(f_max, n_f=200, n_phase=400):
     t = np.linspace(-1.0, 0.0, SUB)
     for w in np.linspace(0.01, 2 * np.pi * f_max, n_f):
         for phi in np.linspace(0, 2 * np.pi, n_phase, endpoint=False):
-            v = np.sin(w * np.arange(-3, 1) + phi)
+            v = np.sin(w * np.arange(-3, 2) + phi)  # samples -3 ... 1; the interval is [-1, 0]
             peak = np.abs(np.sin(w * t + phi)).max()
-            m = max(abs(v[-1]), abs(v[-2]))
-            d = max(abs(v[-1] - 2 * v[-2] + v[-3]), abs(v[-2] - 2 * v[-3] + v[-4]))
+            m = max(abs(v[3]), abs(v[2]))
+            d = curvature_of(v, 3)
             if peak > m:
                 worst = max(worst, (peak - m) / d)
     return worst
@@ -47,12 +63,12 @@ def worst_ratio_for_sums(curvature, f_max, trials=300, seed=2):
         x = (a[:, None] * np.sin(2 * np.pi * f[:, None] * tt[None, :] + ph[:, None])).sum(0)
         v = x[::SUB]
         top = np.abs(x).max()
-        for i in range(4, n):
+        for i in range(4, n - 1 if AHEAD else n):
             peak = np.abs(x[(i - 1) * SUB : i * SUB + 1]).max()
             if peak < 0.7 * top:
                 continue
             m = max(abs(v[i]), abs(v[i - 1]))
-            d = max(abs(v[i] - 2 * v[i - 1] + v[i - 2]), abs(v[i - 1] - 2 * v[i - 2] + v[i - 3]))
+            d = curvature_of(v, i)
             worst = max(worst, peak / (m + curvature * d))
     return worst
 
@@ -63,5 +79,6 @@ if __name__ == "__main__":
         print(f"single tones up to {f} cycles/sample need CURVATURE >= {weight_for_tones(f):.3f}")
     # Up to 0.25 and 0.29: content in the first x2 stage's transition band (24 kHz at 96 kHz).
     for f in (0.208, 0.227, 0.25, 0.29):
-        r = worst_ratio_for_sums(0.35, f, trials=300 if f < 0.24 else 150)
-        print(f"sums of tones up to {f} cycles/sample, CURVATURE 0.35: peak <= {r:.4f} x bound")
+        weight = 0.25 if AHEAD else 0.35
+        r = worst_ratio_for_sums(weight, f, trials=300 if f < 0.24 else 150)
+        print(f"sums of tones up to {f} cycles/sample, CURVATURE {weight}: peak <= {r:.4f} x bound")

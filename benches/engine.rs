@@ -63,6 +63,12 @@ fn main() {
     }
     if let Some(i) = std::env::args().position(|a| a == "music") {
         let path = std::env::args().nth(i + 1).expect("music: give a WAV file");
+        #[cfg(target_arch = "x86_64")]
+        if let Some(j) = std::env::args().position(|a| a == "ab") {
+            let rounds = std::env::args().nth(j + 1).and_then(|t| t.parse().ok());
+            music_ab(&path, rounds.unwrap_or(9));
+            return;
+        }
         if std::env::args().any(|a| a == "once") {
             music_once(&path, 1);
         } else if let Some(j) = std::env::args().position(|a| a == "times") {
@@ -204,6 +210,50 @@ pub fn music(path: &str) {
             100.0 * m.current_limits as f64 / m.host_samples as f64,
             100.0 * steps as f64 / (2 * 2 * n) as f64,
             takeovers
+        );
+    }
+}
+
+/// The engine's builds for AVX2 and for AVX-512 (each with its coarse network's kernel) on the
+/// same audio, taking turns in one process so that a noisy machine's drifts hit both alike:
+/// `rounds` runs each over the whole file, the least and the median ns per frame of each.
+#[cfg(target_arch = "x86_64")]
+pub fn music_ab(path: &str, rounds: usize) {
+    use outpath::dsp::isa::Isa;
+    let (fs, l, r) = read_stereo(path);
+    let n = l.len();
+    let isas = [Isa::Avx2Fma, Isa::Avx512];
+    let mut times = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        // A B, then B A: neither goes first every time.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for k in order {
+            let isa = isas[k];
+            if !isa.available() {
+                continue;
+            }
+            let mut e = Engine::new(fs, 2, 1, &heaviest());
+            e.set_isa(isa);
+            let (mut cl, mut cr) = (l.clone(), r.clone());
+            let t = Instant::now();
+            for (a, b) in cl.chunks_mut(512).zip(cr.chunks_mut(512)) {
+                e.process(&mut [a, b]);
+            }
+            times[k].push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+        }
+    }
+    for (k, isa) in isas.iter().enumerate() {
+        let t = &mut times[k];
+        if t.is_empty() {
+            continue;
+        }
+        t.sort_by(f64::total_cmp);
+        println!(
+            "{:<10} least {:>6.1}  median {:>6.1} ns/frame over {} runs",
+            format!("{isa:?}"),
+            t[0],
+            t[t.len() / 2],
+            t.len()
         );
     }
 }

@@ -98,7 +98,7 @@ impl Engine {
         assert!(sample_rate.is_finite() && sample_rate > 0.0);
         let factor = factor_for(sample_rate);
         let internal_rate = sample_rate * factor as f64;
-        let table = ColourTable::new();
+        let table = ColourTable::shared().clone();
         let first = Oversampler::first_stage(factor);
         let later = Oversampler::later_stages(factor);
         let rates = Rates::new(sample_rate, factor, &later);
@@ -411,6 +411,7 @@ impl Engine {
             &mut sc.out,
             meas,
             &mut sc.full,
+            self.isa,
         );
         if let Some((p, t)) = &mut self.incoming {
             let ignored = &mut sc.ignored;
@@ -430,6 +431,7 @@ impl Engine {
                 &mut sc.out_b,
                 ignored,
                 &mut sc.full,
+                self.isa,
             );
             for i in 0..n {
                 *t = (*t + self.fade_step).min(1.0);
@@ -611,6 +613,7 @@ fn run_path<const FMA: bool>(
     out: &mut [[f32; 2 * MAX_BLOCK]; 2],
     meas: &mut [BlockMeasure; 2],
     full: &mut RunScratch,
+    isa: Isa,
 ) {
     let Path {
         coeffs: k,
@@ -636,6 +639,7 @@ fn run_path<const FMA: bool>(
             b_up: later_up,
             b_down: later_down,
             ch,
+            isa,
         };
         run.run::<FMA>(
             &mut c.net,

@@ -44,6 +44,7 @@
 
 use super::coarse_network::{CoarseOutput, StretchOutputs, PAIR_INPUTS};
 use super::fractional_delay::{LOOKAHEAD, TAPS};
+use super::isa::Isa;
 use super::network::NetworkState;
 use super::noise::NoiseSource;
 use super::oversampling::{Oversampler, MAX_BLOCK, MAX_FACTOR};
@@ -523,6 +524,8 @@ pub struct ChannelRun<'a> {
     pub b_up: &'a mut Oversampler,
     pub b_down: &'a mut Oversampler,
     pub ch: usize,
+    /// The engine's build, which picks the coarse network's kernel.
+    pub isa: Isa,
 }
 
 impl ChannelRun<'_> {
@@ -747,7 +750,8 @@ impl ChannelRun<'_> {
         // values before it first.
         let m = 2 * stage_calm;
         // The state after each pair is the one at its second coarse sample.
-        k.pair.run_stretch::<FMA>(
+        k.pair.run_stretch(
+            self.isa,
             &mut c.coarse,
             &lin[..m + BACK],
             StretchOutputs {
@@ -1085,7 +1089,8 @@ impl ChannelRun<'_> {
             for (l, &v) in lin[..m + BACK].iter_mut().zip(&demand[before..]) {
                 *l = v as f64;
             }
-            k.pair.run_stretch::<FMA>(
+            k.pair.run_stretch(
+                self.isa,
                 &mut coarse,
                 &lin[..m + BACK],
                 StretchOutputs {

@@ -250,16 +250,18 @@ fn first_near_host(near: &[bool]) -> Option<usize> {
 }
 
 /// Completes `x` — three values of history, then the values of coarse samples `t` on — with
-/// the history from `ring` (or, given `history`, that value three times), and keeps the values
-/// in `ring` for the next run: the signal a bound between samples ([`reach`]) reads.
+/// the history from `ring` (or, given `history`, that value three times), and keeps the last
+/// three in `ring` for the next run, which starts where this one ends (or after a hand-back,
+/// which gives its own history): the signal a bound between samples ([`reach`]) reads.
 #[inline(always)]
 fn with_history(x: &mut [f32], ring: &mut [f32; RING], t: u64, history: Option<f32>) {
-    let (h, values) = x.split_at_mut(3);
+    let n = x.len() - 3;
+    let h = &mut x[..3];
     match history {
         Some(v) => h.fill(v),
         None => ring_read(ring, t.wrapping_sub(3), h),
     }
-    ring_write(ring, t, values);
+    ring_write(ring, t.wrapping_add(n as u64).wrapping_sub(3), &x[n..]);
 }
 
 /// Sums and peaks of some of the network's values: what the hand-back measures before it
@@ -631,7 +633,7 @@ impl ChannelRun<'_> {
     }
 
     /// The stage at the coarse rate for coarse samples `a .. b` (at most [`MAX_COARSE_RUN`]):
-    /// the demand into `demand` and into the ring `v2` (up to their [`STRAIGHT`] limits, where
+    /// the demand into `demand`, which the caller keeps in the ring `v2` (up to their [`STRAIGHT`] limits, where
     /// the fast path delivers, the rails are taken as their straight line and let it through
     /// unchanged). `x` and `z` are working memory.
     #[inline(always)]
@@ -657,7 +659,6 @@ impl ChannelRun<'_> {
         // The rails are a straight line below their knees and within 1e-5 of their knees of it
         // up to their STRAIGHT limits, and the fast path only delivers samples whose demand
         // stays below those between samples too: what it lets through is the demand itself.
-        ring_write(&mut c.v2, a, &demand[..n]);
     }
 
     /// One step of the fast network for the coarse sample `t` (reading inputs up to
@@ -732,6 +733,9 @@ impl ChannelRun<'_> {
         } = sc;
         ring_read(&c.v2, a.wrapping_sub(BACK as u64), &mut stage[..BACK]);
         self.fast_stage(c, a, b, &mut stage[BACK..BACK + n], x, z);
+        // The ring keeps only what the next run reads of this one, its history: it starts where
+        // this one ends, or after a hand-back, whose catch-up writes the ring again.
+        ring_write(&mut c.v2, b.wrapping_sub(BACK as u64), &stage[n..n + BACK]);
         near[..n].fill(false);
         let (calm_pos, calm_neg) = k.calm_rails;
         reach(
@@ -1039,6 +1043,8 @@ impl ChannelRun<'_> {
         // (The fast path's rings are only read after it has written them again, so a failed
         // attempt leaves nothing to undo.)
         self.fast_stage(c, lo, mp, &mut demand[..n], x, z);
+        // The single steps below read their windows here, and the next fast run its history.
+        ring_write(&mut c.v2, lo, &demand[..n]);
         let k = self.k;
         near[..n].fill(false);
         let (calm_pos, calm_neg) = k.calm_rails;

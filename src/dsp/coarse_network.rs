@@ -319,46 +319,46 @@ pub struct StretchOutputs<'a> {
     pub i_load: &'a mut [f64],
 }
 
-/// [`CoarsePair::run_stretch`] for AVX2 with FMA ([`stretch_vector`]).
-///
-/// # Safety
-/// The processor must have AVX2 and FMA, and the buffers must be as `run_stretch` checks.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn stretch_avx2(
-    cols: &[[f64; PAIR_ROWS]; HISTORIES + PAIR_INPUTS],
-    state: &mut NetworkState,
-    inputs: &[f64],
-    pairs: usize,
-    out: StretchOutputs<'_>,
-    states: &mut [NetworkState],
-    first: u64,
-) {
-    stretch_vector(cols, state, inputs, pairs, out, states, first)
+/// One build of [`stretch_vector`]: the same code compiled for the instructions `$features`
+/// names.
+macro_rules! stretch_build {
+    ($(#[$doc:meta])* $name:ident, $features:literal) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The processor must have the instructions it is built for, and the buffers must be as
+        /// `run_stretch` checks.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $name(
+            cols: &[[f64; PAIR_ROWS]; HISTORIES + PAIR_INPUTS],
+            state: &mut NetworkState,
+            inputs: &[f64],
+            pairs: usize,
+            out: StretchOutputs<'_>,
+            states: &mut [NetworkState],
+            first: u64,
+        ) {
+            stretch_vector(cols, state, inputs, pairs, out, states, first)
+        }
+    };
 }
 
-/// [`stretch_avx2`] compiled with AVX-512 F and VL as well: the same instructions on the same
-/// four-lane registers (the same arithmetic, bit for bit), but thirty-two of them instead of
-/// sixteen, so that the columns of the map stay in registers across the stretch instead of
-/// being loaded again for every pair. On a 2-core AMD EPYC (Zen 4) VM a pair took 8.7 ns
-/// instead of 11.8 in a microbenchmark of stretches of 64 pairs.
-///
-/// # Safety
-/// The processor must have AVX2, FMA, AVX-512 F and VL, and the buffers must be as
-/// `run_stretch` checks.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
-unsafe fn stretch_avx512(
-    cols: &[[f64; PAIR_ROWS]; HISTORIES + PAIR_INPUTS],
-    state: &mut NetworkState,
-    inputs: &[f64],
-    pairs: usize,
-    out: StretchOutputs<'_>,
-    states: &mut [NetworkState],
-    first: u64,
-) {
-    stretch_vector(cols, state, inputs, pairs, out, states, first)
-}
+stretch_build!(
+    /// [`CoarsePair::run_stretch`] for AVX2 with FMA ([`stretch_vector`]).
+    stretch_avx2,
+    "avx2,fma"
+);
+
+stretch_build!(
+    /// [`stretch_avx2`] compiled with AVX-512 F and VL as well: the same instructions on the
+    /// same four-lane registers (the same arithmetic, bit for bit), but thirty-two of them
+    /// instead of sixteen, so that the columns of the map stay in registers across the
+    /// stretch instead of being loaded again for every pair. On a 2-core AMD EPYC (Zen 4) VM
+    /// a pair took 8.7 ns instead of 11.8 in a microbenchmark of stretches of 64 pairs.
+    stretch_avx512,
+    "avx2,fma,avx512f,avx512vl"
+);
 
 /// The pairs of a stretch in four-lane vectors. A column's twelve rows are three vectors of
 /// four: rows 0–3 (histories), 4–7 (the last two histories, then the load voltage of both

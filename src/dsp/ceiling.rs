@@ -12,8 +12,9 @@ pub const ENGAGED_DB: f64 = 0.05;
 /// The release ends at a gain of exactly 1 once it comes this close (−9e-6 dB): an
 /// exponential only approaches 1, and the limiter rests (and costs a plain delay) only at 1.
 const RELEASE_DONE: f64 = 1e-6;
-/// Samples the delay line moves at once at rest.
-const DELAY_CHUNK: usize = 32;
+/// Samples the delay line moves at once at rest: the engine's block
+/// ([`MAX_BLOCK`](super::oversampling::MAX_BLOCK)), so that a block moves in one piece.
+const DELAY_CHUNK: usize = super::oversampling::MAX_BLOCK;
 
 #[derive(Debug, Clone)]
 pub struct Ceiling {
@@ -281,9 +282,11 @@ mod tests {
                 level * (i as f64 * 0.031).sin()
             })
             .collect();
-        // Look-aheads of 1, 29, 32 and 64 samples: shorter, as long as and longer than the
-        // pieces the delay line moves in at rest.
-        for fs in [1000.0, 44_100.0, 48_000.0, 96_000.0] {
+        // Look-aheads of 1, 29, 32, 64 and 128 samples: shorter, as long as and longer than
+        // the pieces the delay line moves in at rest (DELAY_CHUNK), and blocks up to twice
+        // those pieces.
+        const _: () = assert!(DELAY_CHUNK == 64);
+        for fs in [1000.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0] {
             let mut a = Ceiling::new(fs);
             let mut b = Ceiling::new(fs);
             // At rest with the running sum a rounding away from exact, just before a resum.
@@ -294,7 +297,7 @@ mod tests {
             let want: Vec<(f64, f64)> = x.iter().map(|&v| a.process(v, 0.9)).collect();
             let (mut got, mut gains) = (x.clone(), vec![0.0; x.len()]);
             let mut start = 0;
-            for n in (1..40).cycle() {
+            for n in (1..2 * DELAY_CHUNK + 3).step_by(7).cycle() {
                 if start == x.len() {
                     break;
                 }

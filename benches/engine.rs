@@ -114,13 +114,10 @@ fn main() {
 /// `valgrind --tool=callgrind target/profiling/deps/engine-* once`.
 pub fn once() {
     let fs = 48_000.0;
-    let mut l = noise(48_000, 1);
-    let mut r = noise(48_000, 2);
+    let (l, r) = (noise(48_000, 1), noise(48_000, 2));
     let mut e = Engine::new(fs, 2, 1, &heaviest());
     chosen_isa(&mut e);
-    for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
-        e.process(&mut [cl, cr]);
-    }
+    run_blocks(&mut e, &l, &r);
     let m = e.take_meters();
     println!(
         "host samples {}: rails clipping in {:.1} %, current limiting in {:.1} %",
@@ -165,6 +162,16 @@ fn warm_up(e: &mut Engine, l: &[f32], r: &[f32]) {
     e.process(&mut [&mut l[..], &mut r[..]]);
 }
 
+/// `e` over copies of `l` and `r` in 512-sample blocks, as pedalboard feeds it: seconds.
+fn run_blocks(e: &mut Engine, l: &[f32], r: &[f32]) -> f64 {
+    let (mut l, mut r) = (l.to_vec(), r.to_vec());
+    let t = Instant::now();
+    for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+        e.process(&mut [cl, cr]);
+    }
+    t.elapsed().as_secs_f64()
+}
+
 /// Three timed runs of `e` over copies of `l` and `r` in 512-sample blocks, `prepare` before
 /// each: the best time in seconds, and the meters of the last run.
 fn best_of_three(
@@ -176,14 +183,9 @@ fn best_of_three(
     let mut best = f64::INFINITY;
     let mut m = None;
     for _ in 0..3 {
-        let (mut l, mut r) = (l.to_vec(), r.to_vec());
         prepare(e);
         e.take_meters();
-        let t = Instant::now();
-        for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
-            e.process(&mut [cl, cr]);
-        }
-        best = best.min(t.elapsed().as_secs_f64());
+        best = best.min(run_blocks(e, l, r));
         m = Some(e.take_meters());
     }
     (best, m.expect("three runs"))
@@ -234,12 +236,7 @@ pub fn music_ab(path: &str, rounds: usize) {
             }
             let mut e = Engine::new(fs, 2, 1, &heaviest());
             e.set_isa(isa);
-            let (mut cl, mut cr) = (l.clone(), r.clone());
-            let t = Instant::now();
-            for (a, b) in cl.chunks_mut(512).zip(cr.chunks_mut(512)) {
-                e.process(&mut [a, b]);
-            }
-            times[k].push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+            times[k].push(run_blocks(&mut e, &l, &r) * 1e9 / n as f64);
         }
     }
     for (k, isa) in isas.iter().enumerate() {
@@ -301,10 +298,7 @@ pub fn music_once(path: &str, times: usize) {
     let mut e = Engine::new(fs, 2, 1, &heaviest());
     chosen_isa(&mut e);
     for _ in 0..times {
-        let (mut l, mut r) = (l.clone(), r.clone());
-        for (cl, cr) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
-            e.process(&mut [cl, cr]);
-        }
+        run_blocks(&mut e, &l, &r);
     }
     println!("takeovers {}", e.full_path_use().0);
 }

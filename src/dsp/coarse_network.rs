@@ -615,7 +615,8 @@ mod tests {
     }
 
     /// A stretch of pairs, portable and in each vector build the processor can run (AVX2 with
-    /// FMA, and that with AVX-512's registers), gives what the pairs one by one give, and leaves each pair's state in its ring slot.
+    /// FMA, and that with AVX-512's registers), gives what the pairs one by one give, and
+    /// leaves each pair's state in its ring slot.
     #[test]
     fn stretch_is_its_pairs() {
         let s = speaker();
@@ -648,10 +649,9 @@ mod tests {
         // The portable build, then each vector build this processor can run.
         let mut kinds = vec!["portable"];
         #[cfg(target_arch = "x86_64")]
-        if crate::dsp::isa::Isa::detect().fma() {
-            kinds.push("avx2");
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") {
-                kinds.push("avx512");
+        for (isa, kind) in [(Isa::Avx2Fma, "avx2"), (Isa::Avx512, "avx512")] {
+            if isa.available() {
+                kinds.push(kind);
             }
         }
         let mut vector = None;
@@ -701,13 +701,11 @@ mod tests {
             }
             // Both vector builds run the same instructions: the same values, bit for bit.
             if kind != "portable" {
-                if let Some(other) = &vector {
-                    assert!(
-                        other == &(v.clone(), i.clone(), l.clone()),
-                        "{kind} against avx2"
-                    );
+                let outputs = (v, i, l);
+                if let Some(avx2) = &vector {
+                    assert!(avx2 == &outputs, "{kind} against avx2");
                 }
-                vector = Some((v.clone(), i.clone(), l.clone()));
+                vector = Some(outputs);
             }
             // The last 32 pairs' states, each in slot (60 + 2p) mod 64.
             for p in pairs - 32..pairs {

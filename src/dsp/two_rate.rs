@@ -633,9 +633,9 @@ impl ChannelRun<'_> {
     }
 
     /// The stage at the coarse rate for coarse samples `a .. b` (at most [`MAX_COARSE_RUN`]):
-    /// the demand into `demand`, which the caller keeps in the ring `v2` (up to their [`STRAIGHT`] limits, where
-    /// the fast path delivers, the rails are taken as their straight line and let it through
-    /// unchanged). `x` and `z` are working memory.
+    /// the demand into `demand`, which the caller keeps in the ring `v2` (up to their
+    /// [`STRAIGHT`] limits, where the fast path delivers, the rails are taken as their straight
+    /// line and let it through unchanged). `x` and `z` are working memory.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn fast_stage(

@@ -390,14 +390,14 @@ pub fn parts() {
     use outpath::dsp::coarse_network::{CoarsePair, PAIR_INPUTS};
     let pair = CoarsePair::new(&coarse);
     let mut st = [NetworkState::default(); 2];
-    let mut window = [[0.0f64; PAIR_INPUTS]; 2];
+    let mut window = [[0.0f32; PAIR_INPUTS]; 2];
     let t = Instant::now();
     for &v in &x {
         for (c, w) in st.iter_mut().zip(&mut window) {
             // Oldest first, as the engine reads them.
             w.copy_within(2..PAIR_INPUTS, 0);
-            w[PAIR_INPUTS - 2] = v as f64 * 0.1;
-            w[PAIR_INPUTS - 1] = v as f64 * 0.05;
+            w[PAIR_INPUTS - 2] = v * 0.1;
+            w[PAIR_INPUTS - 1] = v * 0.05;
             acc += pair.run_with::<false>(c, w).v_load[1];
         }
     }

@@ -146,12 +146,24 @@ pub const PAIR_INPUTS: usize = TAPS + 1;
 /// that the histories move once per host sample and no period waits for the one before. Found
 /// by running [`CoarseNetwork::step`] from each unit history and each unit input
 /// (superposition), so it is the coarse network exactly, to rounding.
+///
+/// The histories' columns are double precision: the network's slow poles (a coupling
+/// capacitor, a woofer's resonance) lie within 1e-4 of 1 at twice the host rate, and their
+/// recursion needs every digit. The inputs' columns are single precision, like the stage's
+/// output they weigh (the engine's stage runs in f32): their part of a pair is a sum of
+/// [`PAIR_INPUTS`] products that nothing feeds back into before it is rounded to f64, so its
+/// error is that of one f32 rounding per product, about 6e-8 of each (−144 dB), and it
+/// enters the histories once, as a tiny input would. In the vector kernel a column of twelve
+/// single-precision rows is one register of eight and one of four instead of three of four
+/// (22 multiply-adds per pair for the inputs instead of 33).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CoarsePair {
-    /// For each column (histories, then inputs newest first): the histories after both
-    /// periods, then the load voltage, stage current and load current of the first and the
-    /// second period — one row of [`PAIR_ROWS`].
-    cols: [[f64; PAIR_ROWS]; HISTORIES + PAIR_INPUTS],
+    /// For each history: the histories after both periods, then the load voltage, stage
+    /// current and load current of the first and the second period — one row of
+    /// [`PAIR_ROWS`].
+    histories: [[f64; PAIR_ROWS]; HISTORIES],
+    /// The same rows for each input, oldest input first (the order the engine keeps them in).
+    inputs: [[f32; PAIR_ROWS]; PAIR_INPUTS],
 }
 
 /// What a [`CoarsePair`] computes per column: six histories and six outputs.
@@ -167,8 +179,9 @@ pub struct PairOutput {
 
 impl CoarsePair {
     pub fn new(net: &CoarseNetwork) -> Self {
-        let mut cols = [[0.0; PAIR_ROWS]; HISTORIES + PAIR_INPUTS];
-        for (c, col) in cols.iter_mut().enumerate() {
+        // Column c: unit history c, then unit input c − HISTORIES (newest first).
+        let column = |c: usize| {
+            let mut col = [0.0; PAIR_ROWS];
             let mut h = [0.0; HISTORIES];
             let mut u = [0.0; PAIR_INPUTS];
             if c < HISTORIES {
@@ -185,8 +198,12 @@ impl CoarsePair {
                 col[HISTORIES + 4 + p] = o.i_load;
             }
             col[..HISTORIES].copy_from_slice(&st.histories());
-        }
-        CoarsePair { cols }
+            col
+        };
+        let histories = std::array::from_fn(column);
+        let inputs =
+            std::array::from_fn(|q| column(HISTORIES + PAIR_INPUTS - 1 - q).map(|w| w as f32));
+        CoarsePair { histories, inputs }
     }
 
     /// The two periods' windows within the pair's inputs (newest first): the second period
@@ -202,7 +219,7 @@ impl CoarsePair {
     /// Both periods from `state` with the inputs `u` (newest first: u[0] is the second
     /// period's newest input).
     #[inline(always)]
-    pub fn run(&self, state: &mut NetworkState, u: &[f64; PAIR_INPUTS]) -> PairOutput {
+    pub fn run(&self, state: &mut NetworkState, u: &[f32; PAIR_INPUTS]) -> PairOutput {
         let mut window = *u;
         window.reverse();
         self.run_with::<false>(state, &window)
@@ -211,33 +228,35 @@ impl CoarsePair {
     /// [`run`](Self::run) with the inputs oldest first (`window[PAIR_INPUTS − 1]` is the
     /// second period's newest input: a slice of a signal read in place), and with fused
     /// multiply-adds when `FMA` (for code compiled with the FMA instructions, see
-    /// [`Isa`](super::isa::Isa)).
+    /// [`Isa`](super::isa::Isa)). The same sums as the vector kernel ([`stretch_vector`]),
+    /// in the same groups: the inputs in two single-precision sums (even and odd inputs),
+    /// then the first three histories added to them and the last three on their own.
     #[inline(always)]
     pub fn run_with<const FMA: bool>(
         &self,
         state: &mut NetworkState,
-        window: &[f64; PAIR_INPUTS],
+        window: &[f32; PAIR_INPUTS],
     ) -> PairOutput {
         let mac = |w: f64, z: f64, a: f64| if FMA { w.mul_add(z, a) } else { a + w * z };
-        // The inputs do not wait for the histories: their columns in four sums of three or
-        // fewer multiply-adds, added first. What waits from one host sample to the next is
-        // then the histories' part, in two sums of three.
-        let mut s = [[0.0; PAIR_ROWS]; 4];
-        for (q, &z) in window.iter().enumerate() {
-            let col = &self.cols[HISTORIES + PAIR_INPUTS - 1 - q];
-            for (a, &w) in s[q % 4].iter_mut().zip(col) {
-                *a = mac(w, z, *a);
+        let mac32 = |w: f32, z: f32, a: f32| if FMA { w.mul_add(z, a) } else { a + w * z };
+        // The inputs do not wait for the histories: their part first.
+        let mut s = [[0.0f32; PAIR_ROWS]; 2];
+        for (q, (&z, col)) in window.iter().zip(&self.inputs).enumerate() {
+            for (a, &w) in s[q % 2].iter_mut().zip(col) {
+                *a = mac32(w, z, *a);
             }
         }
         let mut lo = [0.0; PAIR_ROWS];
-        for (r, a) in lo.iter_mut().enumerate() {
-            *a = (s[0][r] + s[1][r]) + (s[2][r] + s[3][r]);
+        for ((a, &e), &o) in lo.iter_mut().zip(&s[0]).zip(&s[1]) {
+            *a = (e + o) as f64;
         }
+        // What waits from one host sample to the next: the histories' part, in two sums of
+        // three.
         let h = state.histories();
         let mut hi = [0.0; PAIR_ROWS];
-        for (c, &z) in h.iter().enumerate() {
+        for (c, (&z, col)) in h.iter().zip(&self.histories).enumerate() {
             let acc = if c < HISTORIES / 2 { &mut lo } else { &mut hi };
-            for (a, &w) in acc.iter_mut().zip(&self.cols[c]) {
+            for (a, &w) in acc.iter_mut().zip(col) {
                 *a = mac(w, z, *a);
             }
         }
@@ -268,7 +287,7 @@ impl CoarsePair {
         &self,
         isa: Isa,
         state: &mut NetworkState,
-        inputs: &[f64],
+        inputs: &[f32],
         out: StretchOutputs<'_>,
         states: &mut [NetworkState],
         first: u64,
@@ -291,16 +310,16 @@ impl CoarsePair {
             // checked above.
             unsafe {
                 if wide {
-                    stretch_avx512(&self.cols, state, inputs, pairs, out, states, first);
+                    stretch_avx512(self, state, inputs, pairs, out, states, first);
                 } else {
-                    stretch_avx2(&self.cols, state, inputs, pairs, out, states, first);
+                    stretch_avx2(self, state, inputs, pairs, out, states, first);
                 }
             }
             return;
         }
         let mask = states.len() as u64 - 1;
         for p in 0..pairs {
-            let window: &[f64; PAIR_INPUTS] = inputs[2 * p..2 * p + PAIR_INPUTS]
+            let window: &[f32; PAIR_INPUTS] = inputs[2 * p..2 * p + PAIR_INPUTS]
                 .try_into()
                 .expect("checked above");
             let o = self.run_with::<false>(state, window);
@@ -331,15 +350,15 @@ macro_rules! stretch_build {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $features)]
         unsafe fn $name(
-            cols: &[[f64; PAIR_ROWS]; HISTORIES + PAIR_INPUTS],
+            pair: &CoarsePair,
             state: &mut NetworkState,
-            inputs: &[f64],
+            inputs: &[f32],
             pairs: usize,
             out: StretchOutputs<'_>,
             states: &mut [NetworkState],
             first: u64,
         ) {
-            stretch_vector(cols, state, inputs, pairs, out, states, first)
+            stretch_vector(pair, state, inputs, pairs, out, states, first)
         }
     };
 }
@@ -360,12 +379,14 @@ stretch_build!(
     "avx2,fma,avx512f,avx512vl"
 );
 
-/// The pairs of a stretch in four-lane vectors. A column's twelve rows are three vectors of
-/// four: rows 0–3 (histories), 4–7 (the last two histories, then the load voltage of both
-/// periods) and 8–11 (the stage current, then the load current, of both periods). The inputs'
-/// columns go into two sums (even and odd inputs), which then take three histories each, so
-/// that what waits from one pair to the next is a permute, three multiply-adds and an add;
-/// the histories stay in registers for the whole stretch.
+/// The pairs of a stretch in vectors. A column's twelve rows are three vectors of four in
+/// double precision — rows 0–3 (histories), 4–7 (the last two histories, then the load
+/// voltage of both periods) and 8–11 (the stage current, then the load current, of both
+/// periods) — or, for the inputs' columns, one single-precision vector of eight and one of
+/// four. The inputs' columns go into two sums (even and odd inputs), which are added, widened
+/// to double precision, and then take three histories, while the other three histories make a
+/// sum of their own; what waits from one pair to the next is a permute, three multiply-adds and
+/// an add, and the histories stay in registers for the whole stretch.
 ///
 /// # Safety
 /// Only for the callers above, compiled with at least AVX2 and FMA on a processor that has
@@ -373,9 +394,9 @@ stretch_build!(
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn stretch_vector(
-    cols: &[[f64; PAIR_ROWS]; HISTORIES + PAIR_INPUTS],
+    pair: &CoarsePair,
     state: &mut NetworkState,
-    inputs: &[f64],
+    inputs: &[f32],
     pairs: usize,
     out: StretchOutputs<'_>,
     states: &mut [NetworkState],
@@ -383,33 +404,40 @@ unsafe fn stretch_vector(
 ) {
     use std::arch::x86_64::*;
     const _: () = assert!(PAIR_ROWS == 12 && HISTORIES == 6);
-    let col = |c: usize, k: usize| _mm256_loadu_pd(cols[c].as_ptr().add(4 * k));
+    let col = |c: usize, k: usize| _mm256_loadu_pd(pair.histories[c].as_ptr().add(4 * k));
+    let input_col = |q: usize| {
+        let rows = pair.inputs[q].as_ptr();
+        (_mm256_loadu_ps(rows), _mm_loadu_ps(rows.add(8)))
+    };
     let h = state.histories();
     let mut lo = _mm256_loadu_pd(h.as_ptr());
     let mut hi = _mm_loadu_pd(h.as_ptr().add(4));
     let mask = states.len() as u64 - 1;
     let u = inputs.as_ptr();
-    // The histories held in `lo` (the first four) and `hi` (the last two) as a state.
-    let state_of = |lo: __m256d, hi: __m128d| {
-        let mut h = [0.0; HISTORIES];
-        _mm256_storeu_pd(h.as_mut_ptr(), lo);
-        _mm_storeu_pd(h.as_mut_ptr().add(4), hi);
-        NetworkState::from_histories(h)
-    };
     for p in 0..pairs {
-        // Inputs oldest first: input q's column is HISTORIES + PAIR_INPUTS − 1 − q.
-        let input = |q: usize| _mm256_broadcast_sd(&*u.add(2 * p + q));
-        let column = |q: usize| HISTORIES + PAIR_INPUTS - 1 - q;
-        let (z0, z1) = (input(0), input(1));
-        let mut even = [0, 1, 2].map(|k| _mm256_mul_pd(col(column(0), k), z0));
-        let mut odd = [0, 1, 2].map(|k| _mm256_mul_pd(col(column(1), k), z1));
+        // Inputs oldest first, as their columns are.
+        let input = |q: usize| _mm256_broadcast_ss(&*u.add(2 * p + q));
+        let product = |q: usize| {
+            let (z, (c8, c4)) = (input(q), input_col(q));
+            (
+                _mm256_mul_ps(c8, z),
+                _mm_mul_ps(c4, _mm256_castps256_ps128(z)),
+            )
+        };
+        let mut sums = [product(0), product(1)];
         for q in 2..PAIR_INPUTS {
-            let z = input(q);
-            let acc = if q % 2 == 0 { &mut even } else { &mut odd };
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_pd(col(column(q), k), z, *a);
-            }
+            let (z, (c8, c4)) = (input(q), input_col(q));
+            let (a8, a4) = &mut sums[q % 2];
+            *a8 = _mm256_fmadd_ps(c8, z, *a8);
+            *a4 = _mm_fmadd_ps(c4, _mm256_castps256_ps128(z), *a4);
         }
+        let s8 = _mm256_add_ps(sums[0].0, sums[1].0);
+        let s4 = _mm_add_ps(sums[0].1, sums[1].1);
+        let mut even = [
+            _mm256_cvtps_pd(_mm256_castps256_ps128(s8)),
+            _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(s8)),
+            _mm256_cvtps_pd(s4),
+        ];
         let hist = [
             _mm256_permute4x64_pd::<0x00>(lo),
             _mm256_permute4x64_pd::<0x55>(lo),
@@ -418,7 +446,11 @@ unsafe fn stretch_vector(
             _mm256_broadcastsd_pd(hi),
             _mm256_permute4x64_pd::<0x55>(_mm256_castpd128_pd256(hi)),
         ];
+        let mut odd = [0, 1, 2].map(|k| _mm256_mul_pd(col(3, k), hist[3]));
         for (c, &z) in hist.iter().enumerate() {
+            if c == 3 {
+                continue;
+            }
             let acc = if c < 3 { &mut even } else { &mut odd };
             for (k, a) in acc.iter_mut().enumerate() {
                 *a = _mm256_fmadd_pd(col(c, k), z, *a);
@@ -447,6 +479,17 @@ unsafe fn stretch_vector(
         *states.get_unchecked_mut(slot) = state_of(lo, hi);
     }
     *state = state_of(lo, hi);
+}
+
+/// The histories held in `lo` (the first four) and `hi` (the last two) as a state.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn state_of(lo: std::arch::x86_64::__m256d, hi: std::arch::x86_64::__m128d) -> NetworkState {
+    use std::arch::x86_64::*;
+    let mut h = [0.0; HISTORIES];
+    _mm256_storeu_pd(h.as_mut_ptr(), lo);
+    _mm_storeu_pd(h.as_mut_ptr().add(4), hi);
+    NetworkState::from_histories(h)
 }
 
 #[cfg(test)]
@@ -616,36 +659,46 @@ mod tests {
 
     /// A stretch of pairs, portable and in each vector build the processor can run (AVX2 with
     /// FMA, and that with AVX-512's registers), gives what the pairs one by one give, and
-    /// leaves each pair's state in its ring slot.
+    /// leaves each pair's state in its ring slot: the portable build the plain sums bit for
+    /// bit, the vector builds the fused ones (`run_with::<true>`, the same sums in the same
+    /// order) bit for bit, and the two within the single-precision inputs' rounding.
     #[test]
     fn stretch_is_its_pairs() {
         let s = speaker();
         let k = NetworkCoeffs::new(&Network::from_settings(&s), 1e3, 384_000.0);
         let pair = CoarsePair::new(&CoarseNetwork::new(&k, 4, TAU * 20_000.0 / 96_000.0));
         let pairs = 300;
-        let inputs: Vec<f64> = (0..2 * pairs + PAIR_INPUTS)
-            .map(|i| signal(i as f64 / 96_000.0) + 0.3 * ((i * 7919) % 13) as f64 / 13.0)
+        let inputs: Vec<f32> = (0..2 * pairs + PAIR_INPUTS)
+            .map(|i| (signal(i as f64 / 96_000.0) + 0.3 * ((i * 7919) % 13) as f64 / 13.0) as f32)
             .collect();
         let start = NetworkState::from_histories([0.1, -0.2, 0.3, 1e-3, -2e-3, 0.05]);
-        // The pairs one by one.
-        let mut want_state = start;
-        let mut want = vec![[0.0; 6]; pairs];
-        let mut want_states = Vec::new();
-        for (p, w) in want.iter_mut().enumerate() {
-            let mut window: [f64; PAIR_INPUTS] =
-                inputs[2 * p..2 * p + PAIR_INPUTS].try_into().unwrap();
-            window.reverse(); // `run` takes them newest first
-            let o = pair.run(&mut want_state, &window);
-            *w = [
-                o.v_load[0],
-                o.v_load[1],
-                o.i_out[0],
-                o.i_out[1],
-                o.i_load[0],
-                o.i_load[1],
-            ];
-            want_states.push(want_state);
-        }
+        // The pairs one by one, with plain and with fused multiply-adds.
+        let one_by_one = |fused: bool| {
+            let mut state = start;
+            let mut outputs = Vec::new();
+            let mut states = Vec::new();
+            for p in 0..pairs {
+                let window: &[f32; PAIR_INPUTS] =
+                    inputs[2 * p..2 * p + PAIR_INPUTS].try_into().unwrap();
+                let o = if fused {
+                    pair.run_with::<true>(&mut state, window)
+                } else {
+                    pair.run_with::<false>(&mut state, window)
+                };
+                outputs.push([
+                    o.v_load[0],
+                    o.v_load[1],
+                    o.i_out[0],
+                    o.i_out[1],
+                    o.i_load[0],
+                    o.i_load[1],
+                ]);
+                states.push(state);
+            }
+            (outputs, states)
+        };
+        let plain = one_by_one(false);
+        let fused = one_by_one(true);
         // The portable build, then each vector build this processor can run.
         let mut kinds = vec!["portable"];
         #[cfg(target_arch = "x86_64")]
@@ -654,7 +707,6 @@ mod tests {
                 kinds.push(kind);
             }
         }
-        let mut vector = None;
         for kind in kinds {
             let (mut v, mut i, mut l) = (
                 vec![0.0; 2 * pairs],
@@ -668,21 +720,20 @@ mod tests {
                 i_out: &mut i,
                 i_load: &mut l,
             };
+            let states = &mut ring;
             // The first pair's state lands in slot 60; the ring wraps.
             match kind {
-                "portable" => pair.run_stretch(Isa::Baseline, &mut st, &inputs, out, &mut ring, 60),
+                "portable" => pair.run_stretch(Isa::Baseline, &mut st, &inputs, out, states, 60),
                 // SAFETY: each build only where the processor has its instructions (above).
                 #[cfg(target_arch = "x86_64")]
-                "avx2" => unsafe {
-                    stretch_avx2(&pair.cols, &mut st, &inputs, pairs, out, &mut ring, 60)
-                },
+                "avx2" => unsafe { stretch_avx2(&pair, &mut st, &inputs, pairs, out, states, 60) },
                 #[cfg(target_arch = "x86_64")]
                 "avx512" => unsafe {
-                    stretch_avx512(&pair.cols, &mut st, &inputs, pairs, out, &mut ring, 60)
+                    stretch_avx512(&pair, &mut st, &inputs, pairs, out, states, 60)
                 },
                 _ => unreachable!(),
             }
-            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+            let (want, want_states) = if kind == "portable" { &plain } else { &fused };
             for (p, w) in want.iter().enumerate() {
                 let got = [
                     v[2 * p],
@@ -692,36 +743,33 @@ mod tests {
                     l[2 * p],
                     l[2 * p + 1],
                 ];
-                for (a, b) in got.iter().zip(w) {
-                    assert!(close(*a, *b), "{kind} pair {p}: {got:?} vs {w:?}");
+                assert!(&got == w, "{kind} pair {p}: {got:?} vs {w:?}");
+                // Plain and fused sums differ by the rounding of the single-precision inputs'
+                // products: a few 1e-8 of the values (the inputs here are about 1).
+                for (a, b) in got.iter().zip(&plain.0[p]) {
+                    assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{kind} pair {p}");
                 }
             }
-            for (a, b) in st.histories().iter().zip(want_state.histories()) {
-                assert!(close(*a, b), "{kind}: final state");
-            }
-            // Both vector builds run the same instructions: the same values, bit for bit.
-            if kind != "portable" {
-                let outputs = (v, i, l);
-                if let Some(avx2) = &vector {
-                    assert!(avx2 == &outputs, "{kind} against avx2");
-                }
-                vector = Some(outputs);
-            }
+            assert!(
+                st.histories() == want_states[pairs - 1].histories(),
+                "{kind}: final state"
+            );
             // The last 32 pairs' states, each in slot (60 + 2p) mod 64.
             for p in pairs - 32..pairs {
                 let slot = (60 + 2 * p) % 64;
-                for (a, b) in ring[slot]
-                    .histories()
-                    .iter()
-                    .zip(want_states[p].histories())
-                {
-                    assert!(close(*a, b), "{kind}: state of pair {p} in slot {slot}");
-                }
+                assert!(
+                    ring[slot].histories() == want_states[p].histories(),
+                    "{kind}: state of pair {p} in slot {slot}"
+                );
             }
         }
     }
 
-    /// Two periods as one map agree with the periods one by one.
+    /// Two periods as one map agree with the periods one by one, to the rounding of the
+    /// pair's single-precision input columns: each product of an input and its weight is
+    /// rounded to 24 bits (6e-8 of it), and a woofer's resonance carries such errors for a few
+    /// thousand coarse samples, so the two drift apart: by 2.1e-7 of the values at most here
+    /// (−133 dB; the engine's own tests ask −90 dB of its paths), checked against 1e-6.
     #[test]
     fn pair_is_two_periods() {
         let s = speaker();
@@ -730,7 +778,9 @@ mod tests {
         let pair = CoarsePair::new(&cn);
         let mut serial = NetworkState::default();
         let mut paired = NetworkState::default();
-        let u = |i: usize| signal(i as f64 / 96_000.0) + 0.3 * ((i * 7919) % 13) as f64 / 13.0;
+        // The stage's output is single precision: both read the same values.
+        let u =
+            |i: usize| (signal(i as f64 / 96_000.0) + 0.3 * ((i * 7919) % 13) as f64 / 13.0) as f32;
         for n in 0..5_000 {
             // The pair covers coarse instants 2n and 2n + 1.
             let mut inputs = [0.0; PAIR_INPUTS];
@@ -742,21 +792,27 @@ mod tests {
             for p in 0..2 {
                 let mut w = [0.0; TAPS];
                 for (j, v) in w.iter_mut().enumerate() {
-                    *v = u(2 * n + p + LOOKAHEAD + 16 - j);
+                    *v = u(2 * n + p + LOOKAHEAD + 16 - j) as f64;
                 }
                 let want = cn.step(&mut serial, &w);
                 for (q, want) in [want.v_load, want.i_out, want.i_load]
                     .into_iter()
                     .enumerate()
                 {
-                    assert!(
-                        (got[q][p] - want).abs() < 1e-9 * (1.0 + want.abs()),
-                        "{n} {p} {q}"
-                    );
+                    let err = (got[q][p] - want).abs() / (1.0 + want.abs());
+                    assert!(err < 1e-6, "{n} {p} {q}: {err:e}");
                 }
             }
+            // The histories are the companions' sources, some far larger than the outputs they
+            // make (a coil's source of 300 where the load voltage is 1): each against them all.
+            let scale = 1.0
+                + serial
+                    .histories()
+                    .iter()
+                    .fold(0.0f64, |m, h| m.max(h.abs()));
             for (a, b) in paired.histories().iter().zip(serial.histories()) {
-                assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()));
+                let err = (a - b).abs() / scale;
+                assert!(err < 1e-6, "{n}: history {err:e}");
             }
         }
     }

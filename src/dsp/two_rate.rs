@@ -480,10 +480,8 @@ pub struct FastScratch {
     /// The stage's input and its noise, by coarse sample.
     x: [f32; MAX_COARSE_RUN],
     z: [f32; MAX_COARSE_RUN],
-    /// The stage's output, from the oldest input the first pair reads, in single and double
-    /// precision.
+    /// The stage's output, from the oldest input the first pair reads.
     stage: [f32; MAX_COARSE_RUN + PAIR_INPUTS],
-    lin: [f64; MAX_COARSE_RUN + PAIR_INPUTS],
     /// Coarse samples a bound found near a knee.
     near: [bool; MAX_COARSE_RUN],
     v_load: [f64; MAX_COARSE_RUN],
@@ -502,7 +500,6 @@ impl FastScratch {
             x: [0.0; MAX_COARSE_RUN],
             z: [0.0; MAX_COARSE_RUN],
             stage: [0.0; MAX_COARSE_RUN + PAIR_INPUTS],
-            lin: [0.0; MAX_COARSE_RUN + PAIR_INPUTS],
             near: [false; MAX_COARSE_RUN],
             v_load: [0.0; MAX_COARSE_RUN],
             i_out: [0.0; MAX_COARSE_RUN],
@@ -720,7 +717,6 @@ impl ChannelRun<'_> {
             x,
             z,
             stage,
-            lin,
             near,
             v_load,
             i_out,
@@ -745,9 +741,6 @@ impl ChannelRun<'_> {
             &mut near[..n],
         );
         let stage_calm = first_near_host(&near[..n]).unwrap_or(hosts);
-        for (l, &v) in lin[..2 * stage_calm + BACK].iter_mut().zip(stage.iter()) {
-            *l = v as f64;
-        }
         // The network, LA behind, up to the first host sample where the stage comes near.
         let first = a.wrapping_sub(LA);
         // Index j of these is coarse sample `first` + j; the bounds' buffers hold the three
@@ -757,7 +750,7 @@ impl ChannelRun<'_> {
         k.pair.run_stretch(
             self.isa,
             &mut c.coarse,
-            &lin[..m + BACK],
+            &stage[..m + BACK],
             StretchOutputs {
                 v_load: &mut v_load[..m],
                 i_out: &mut i_out[..m],
@@ -1029,7 +1022,6 @@ impl ChannelRun<'_> {
             x,
             z,
             stage: demand,
-            lin,
             near,
             v_load,
             i_out,
@@ -1092,13 +1084,10 @@ impl ChannelRun<'_> {
             let m = 2 * pairs;
             let t0 = first.wrapping_add(before as u64);
             const BACK: usize = PAIR_INPUTS - 2;
-            for (l, &v) in lin[..m + BACK].iter_mut().zip(&demand[before..]) {
-                *l = v as f64;
-            }
             k.pair.run_stretch(
                 self.isa,
                 &mut coarse,
-                &lin[..m + BACK],
+                &demand[before..before + m + BACK],
                 StretchOutputs {
                     v_load: &mut v_load[..m],
                     i_out: &mut i_out[..m],

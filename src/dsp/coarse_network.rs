@@ -276,8 +276,8 @@ impl CoarsePair {
 
     /// The pairs of a stretch, one after the other: pair p reads `inputs[2p .. 2p +
     /// PAIR_INPUTS]` (oldest first), writes its two periods' outputs at 2p and 2p + 1 of
-    /// `out`, and leaves the state after it in `states[(first + 2p) & (states.len() − 1)]`
-    /// (a ring whose length is a power of two). The engine's build `isa` picks the kernel: for
+    /// `out`, and leaves the state after it in slot (first + 2p) of `states`, marked with that
+    /// coarse sample. The engine's build `isa` picks the kernel: for
     /// AVX2 with FMA, and for AVX-512 the same kernel with AVX-512's thirty-two registers
     /// ([`stretch_avx2`], [`stretch_avx512`]; both sum the same products in another order than
     /// the portable loop, and alike bit for bit); the portable loop otherwise, or where the
@@ -289,7 +289,7 @@ impl CoarsePair {
         state: &mut NetworkState,
         inputs: &[f32],
         out: StretchOutputs<'_>,
-        states: &mut [NetworkState],
+        states: StateRing<'_>,
         first: u64,
     ) {
         let pairs = out.v_load.len() / 2;
@@ -297,7 +297,7 @@ impl CoarsePair {
             out.i_out.len() >= 2 * pairs
                 && out.i_load.len() >= 2 * pairs
                 && (pairs == 0 || inputs.len() >= 2 * pairs + PAIR_INPUTS - 2)
-                && states.len().is_power_of_two(),
+                && states.holds(),
             "the stretch's buffers hold its pairs"
         );
         #[cfg(target_arch = "x86_64")]
@@ -317,7 +317,7 @@ impl CoarsePair {
             }
             return;
         }
-        let mask = states.len() as u64 - 1;
+        let mut states = states;
         for p in 0..pairs {
             let window: &[f32; PAIR_INPUTS] = inputs[2 * p..2 * p + PAIR_INPUTS]
                 .try_into()
@@ -326,8 +326,43 @@ impl CoarsePair {
             out.v_load[2 * p..2 * p + 2].copy_from_slice(&o.v_load);
             out.i_out[2 * p..2 * p + 2].copy_from_slice(&o.i_out);
             out.i_load[2 * p..2 * p + 2].copy_from_slice(&o.i_load);
-            states[(first.wrapping_add(2 * p as u64) & mask) as usize] = *state;
+            states.put(first.wrapping_add(2 * p as u64), *state);
         }
+    }
+}
+
+/// A ring of the coarse network's states by coarse sample, each slot marked with the coarse
+/// sample whose state it holds: a stretch of quads leaves states only every fourth coarse
+/// sample, and whoever reads one asks [`StateRing::at`] first. Both lengths are the same
+/// power of two.
+pub struct StateRing<'a> {
+    pub states: &'a mut [NetworkState],
+    pub at: &'a mut [u64],
+}
+
+impl StateRing<'_> {
+    /// Whether the ring is as the kernels need it.
+    fn holds(&self) -> bool {
+        self.states.len().is_power_of_two() && self.at.len() == self.states.len()
+    }
+
+    fn mask(&self) -> u64 {
+        self.states.len() as u64 - 1
+    }
+
+    /// Keeps `state` as the state at coarse sample `t`.
+    #[inline(always)]
+    pub fn put(&mut self, t: u64, state: NetworkState) {
+        let slot = (t & self.mask()) as usize;
+        self.states[slot] = state;
+        self.at[slot] = t;
+    }
+
+    /// The state at coarse sample `t`, if the ring holds it.
+    #[inline(always)]
+    pub fn at(&self, t: u64) -> Option<NetworkState> {
+        let slot = (t & self.mask()) as usize;
+        (self.at[slot] == t).then_some(self.states[slot])
     }
 }
 
@@ -355,7 +390,7 @@ macro_rules! stretch_build {
             inputs: &[f32],
             pairs: usize,
             out: StretchOutputs<'_>,
-            states: &mut [NetworkState],
+            states: StateRing<'_>,
             first: u64,
         ) {
             stretch_vector(pair, state, inputs, pairs, out, states, first)
@@ -399,7 +434,7 @@ unsafe fn stretch_vector(
     inputs: &[f32],
     pairs: usize,
     out: StretchOutputs<'_>,
-    states: &mut [NetworkState],
+    states: StateRing<'_>,
     first: u64,
 ) {
     use std::arch::x86_64::*;
@@ -412,7 +447,7 @@ unsafe fn stretch_vector(
     let h = state.histories();
     let mut lo = _mm256_loadu_pd(h.as_ptr());
     let mut hi = _mm_loadu_pd(h.as_ptr().add(4));
-    let mask = states.len() as u64 - 1;
+    let mask = states.mask();
     let u = inputs.as_ptr();
     for p in 0..pairs {
         // Inputs oldest first, as their columns are.
@@ -475,8 +510,9 @@ unsafe fn stretch_vector(
             out.i_load.as_mut_ptr().add(2 * p),
             _mm256_extractf128_pd::<1>(y[2]),
         );
-        let slot = (first.wrapping_add(2 * p as u64) & mask) as usize;
-        *states.get_unchecked_mut(slot) = state_of(lo, hi);
+        let t = first.wrapping_add(2 * p as u64);
+        *states.states.get_unchecked_mut((t & mask) as usize) = state_of(lo, hi);
+        *states.at.get_unchecked_mut((t & mask) as usize) = t;
     }
     *state = state_of(lo, hi);
 }
@@ -490,6 +526,362 @@ unsafe fn state_of(lo: std::arch::x86_64::__m256d, hi: std::arch::x86_64::__m128
     _mm256_storeu_pd(h.as_mut_ptr(), lo);
     _mm_storeu_pd(h.as_mut_ptr().add(4), hi);
     NetworkState::from_histories(h)
+}
+
+/// Inputs a [`CoarseQuad`] reads: four periods' windows, each one newer than the last.
+pub const QUAD_INPUTS: usize = TAPS + 3;
+
+/// What a [`CoarseQuad`] computes per column: six histories, then the load voltage, the stage
+/// current and the load current of each of four periods (18 rows), padded to five vectors of
+/// four.
+const QUAD_ROWS: usize = 20;
+
+/// Four coarse periods at once (two host samples): the [`CoarsePair`] map applied twice, found
+/// the same way (superposition of [`CoarseNetwork::step`]). Where the pair's histories wait
+/// for the pair before (a permute, three multiply-adds and an add, about 18 cycles), a quad
+/// waits once per two host samples, so that the vector kernel runs at the rate its
+/// multiply-adds allow instead of that of its chain: 69 per quad (30 for the histories, 39
+/// for the inputs, in the pair's precisions), 34.5 per host sample against the pair's 40.
+/// On a 2-core AMD EPYC (Zen 4) VM, in a microbenchmark of stretches of 64 host samples:
+/// 6.7 ns per host sample against 8.5 for the pair kernel.
+///
+/// The state between the two pairs of a quad is not computed: a stretch of quads leaves a
+/// state every fourth coarse sample, and a takeover that wants one between starts two coarse
+/// samples earlier ([`StateRing`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoarseQuad {
+    /// For each history: the histories after four periods, then the load voltages, stage
+    /// currents and load currents of the four periods (oldest first), then two zeros.
+    histories: [[f64; QUAD_ROWS]; HISTORIES],
+    /// The same rows for each input, oldest input first, in single precision (see
+    /// [`CoarsePair`]), padded to three vectors of eight.
+    inputs: [[f32; 24]; QUAD_INPUTS],
+}
+
+impl CoarseQuad {
+    pub fn new(net: &CoarseNetwork) -> Self {
+        // Column c: unit history c, then unit input c − HISTORIES (newest first).
+        let column = |c: usize| {
+            let mut col = [0.0; QUAD_ROWS];
+            let mut h = [0.0; HISTORIES];
+            let mut u = [0.0; QUAD_INPUTS];
+            if c < HISTORIES {
+                h[c] = 1.0;
+            } else {
+                u[c - HISTORIES] = 1.0;
+            }
+            let mut st = NetworkState::from_histories(h);
+            for p in 0..4 {
+                // Period p (oldest first) reads the window that ends 3 − p inputs before the
+                // newest.
+                let w: &[f64; TAPS] = u[3 - p..3 - p + TAPS].try_into().expect("TAPS");
+                let o = net.step(&mut st, w);
+                col[HISTORIES + p] = o.v_load;
+                col[HISTORIES + 4 + p] = o.i_out;
+                col[HISTORIES + 8 + p] = o.i_load;
+            }
+            col[..HISTORIES].copy_from_slice(&st.histories());
+            col
+        };
+        let histories = std::array::from_fn(column);
+        let inputs = std::array::from_fn(|q| {
+            let mut rows = [0.0f32; 24];
+            for (r, w) in rows.iter_mut().zip(column(HISTORIES + QUAD_INPUTS - 1 - q)) {
+                *r = w as f32;
+            }
+            rows
+        });
+        CoarseQuad { histories, inputs }
+    }
+
+    /// [`CoarsePair::run_stretch`] with the pairs two at a time where the engine's build `isa`
+    /// has the vector kernel ([`quads_avx2`], [`quads_avx512`]). The quads lie on a grid of
+    /// coarse samples, the same whatever the stretches: a quad's first pair is the one whose
+    /// state slot t has (t / 2) even. So each sample is computed the same way however the
+    /// host cuts its blocks: a stretch that starts at a quad's second pair (after the full
+    /// path hands back, where the signal decides) runs that pair on its own, and one that
+    /// ends after a quad's first pair computes that pair's outputs with the quad itself (the
+    /// quad's next two inputs taken as zero: they weigh nothing on the first pair's rows,
+    /// exactly), leaves no state for it and returns true: `state` is then still the state
+    /// before that pair, and the next stretch starts there (two coarse samples earlier than
+    /// it would), with the same quad. States are left only after each quad and each pair run
+    /// on its own. The portable build runs the pairs one by one and never returns true.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_stretch(
+        &self,
+        pair: &CoarsePair,
+        isa: Isa,
+        state: &mut NetworkState,
+        inputs: &[f32],
+        out: StretchOutputs<'_>,
+        states: StateRing<'_>,
+        first: u64,
+    ) -> bool {
+        let pairs = out.v_load.len() / 2;
+        #[cfg(target_arch = "x86_64")]
+        if isa.fma() && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            assert!(
+                out.i_out.len() >= 2 * pairs
+                    && out.i_load.len() >= 2 * pairs
+                    && (pairs == 0 || inputs.len() >= 2 * pairs + PAIR_INPUTS - 2)
+                    && states.holds(),
+                "the stretch's buffers hold its pairs"
+            );
+            let wide = isa == Isa::Avx512
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vl");
+            let run = |quad: &CoarseQuad,
+                       state: &mut NetworkState,
+                       inputs: &[f32],
+                       quads: usize,
+                       out: StretchOutputs<'_>,
+                       states: StateRing<'_>,
+                       first: u64| {
+                // SAFETY: the processor has AVX2 and FMA, and AVX-512 F and VL for the wide
+                // build (asked just above); the callers below pass buffers that hold `quads`.
+                unsafe {
+                    if wide {
+                        quads_avx512(quad, state, inputs, quads, out, states, first);
+                    } else {
+                        quads_avx2(quad, state, inputs, quads, out, states, first);
+                    }
+                }
+            };
+            let StretchOutputs {
+                v_load,
+                i_out,
+                i_load,
+            } = out;
+            let StateRing { states, at } = states;
+            let mut p = 0;
+            if pairs > 0 && (first / 2) % 2 == 1 {
+                pair.run_stretch(
+                    isa,
+                    state,
+                    inputs,
+                    StretchOutputs {
+                        v_load: &mut v_load[..2],
+                        i_out: &mut i_out[..2],
+                        i_load: &mut i_load[..2],
+                    },
+                    StateRing {
+                        states: &mut *states,
+                        at: &mut *at,
+                    },
+                    first,
+                );
+                p = 1;
+            }
+            let quads = (pairs - p) / 2;
+            let q = 2 * p;
+            run(
+                self,
+                state,
+                &inputs[q..],
+                quads,
+                StretchOutputs {
+                    v_load: &mut v_load[q..q + 4 * quads],
+                    i_out: &mut i_out[q..q + 4 * quads],
+                    i_load: &mut i_load[q..q + 4 * quads],
+                },
+                StateRing {
+                    states: &mut *states,
+                    at: &mut *at,
+                },
+                first.wrapping_add(q as u64),
+            );
+            p += 2 * quads;
+            if p == pairs {
+                return false;
+            }
+            // A quad's first pair: its outputs from the whole quad, the inputs after it zero,
+            // and its state nowhere.
+            let q = 2 * p;
+            let mut window = [0.0f32; QUAD_INPUTS];
+            window[..PAIR_INPUTS].copy_from_slice(&inputs[q..q + PAIR_INPUTS]);
+            let (mut v, mut i, mut l) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+            let (mut nowhere, mut never) = ([NetworkState::default()], [0u64]);
+            let mut after = *state;
+            run(
+                self,
+                &mut after,
+                &window,
+                1,
+                StretchOutputs {
+                    v_load: &mut v,
+                    i_out: &mut i,
+                    i_load: &mut l,
+                },
+                StateRing {
+                    states: &mut nowhere,
+                    at: &mut never,
+                },
+                0,
+            );
+            v_load[q..q + 2].copy_from_slice(&v[..2]);
+            i_out[q..q + 2].copy_from_slice(&i[..2]);
+            i_load[q..q + 2].copy_from_slice(&l[..2]);
+            return true;
+        }
+        pair.run_stretch(isa, state, inputs, out, states, first);
+        false
+    }
+}
+
+/// One build of [`quads_vector`], as [`stretch_build`] for the pairs.
+macro_rules! quads_build {
+    ($(#[$doc:meta])* $name:ident, $features:literal) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The processor must have the instructions it is built for, and the buffers must be as
+        /// `CoarseQuad::run_stretch` checks.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $name(
+            quad: &CoarseQuad,
+            state: &mut NetworkState,
+            inputs: &[f32],
+            quads: usize,
+            out: StretchOutputs<'_>,
+            states: StateRing<'_>,
+            first: u64,
+        ) {
+            quads_vector(quad, state, inputs, quads, out, states, first)
+        }
+    };
+}
+
+quads_build!(
+    /// [`CoarseQuad::run_stretch`]'s quads for AVX2 with FMA ([`quads_vector`]).
+    quads_avx2,
+    "avx2,fma"
+);
+
+quads_build!(
+    /// [`quads_avx2`] with AVX-512's thirty-two registers (as [`stretch_avx512`]).
+    quads_avx512,
+    "avx2,fma,avx512f,avx512vl"
+);
+
+/// The quads of a stretch in vectors, as [`stretch_vector`] does the pairs: quad q reads
+/// `inputs[4q .. 4q + QUAD_INPUTS]`, writes its four periods' outputs at 4q .. 4q + 4 and
+/// leaves its state at coarse sample first + 4q + 2 (its second pair's). A history column's
+/// twenty rows are five double-precision vectors of four; an input column's are two
+/// single-precision vectors of eight and one of four (two rows of it used).
+///
+/// # Safety
+/// Only for the callers above, compiled with at least AVX2 and FMA on a processor that has
+/// them, with the buffers as `run_stretch` checks.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn quads_vector(
+    quad: &CoarseQuad,
+    state: &mut NetworkState,
+    inputs: &[f32],
+    quads: usize,
+    out: StretchOutputs<'_>,
+    states: StateRing<'_>,
+    first: u64,
+) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(HISTORIES == 6 && QUAD_INPUTS >= 2);
+    let col = |c: usize, k: usize| _mm256_loadu_pd(quad.histories[c].as_ptr().add(4 * k));
+    let h = state.histories();
+    let mut lo = _mm256_loadu_pd(h.as_ptr());
+    let mut hi = _mm_loadu_pd(h.as_ptr().add(4));
+    let mask = states.mask();
+    let u = inputs.as_ptr();
+    for p in 0..quads {
+        // Inputs oldest first, as their columns are, in two sums (even and odd inputs) of
+        // three vectors each: rows 0–7, 8–15 and 16–19 (16 and 17 used).
+        let mut sums = [[_mm256_setzero_ps(); 2]; 2];
+        let mut tails = [_mm_setzero_ps(); 2];
+        for q in 0..QUAD_INPUTS {
+            let z = _mm256_broadcast_ss(&*u.add(4 * p + q));
+            let rows = quad.inputs[q].as_ptr();
+            let (a, b, c) = (
+                _mm256_loadu_ps(rows),
+                _mm256_loadu_ps(rows.add(8)),
+                _mm_loadu_ps(rows.add(16)),
+            );
+            let (s, t) = (&mut sums[q % 2], &mut tails[q % 2]);
+            if q < 2 {
+                s[0] = _mm256_mul_ps(a, z);
+                s[1] = _mm256_mul_ps(b, z);
+                *t = _mm_mul_ps(c, _mm256_castps256_ps128(z));
+            } else {
+                s[0] = _mm256_fmadd_ps(a, z, s[0]);
+                s[1] = _mm256_fmadd_ps(b, z, s[1]);
+                *t = _mm_fmadd_ps(c, _mm256_castps256_ps128(z), *t);
+            }
+        }
+        let s0 = _mm256_add_ps(sums[0][0], sums[1][0]);
+        let s1 = _mm256_add_ps(sums[0][1], sums[1][1]);
+        let s2 = _mm_add_ps(tails[0], tails[1]);
+        let mut even = [
+            _mm256_cvtps_pd(_mm256_castps256_ps128(s0)),
+            _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(s0)),
+            _mm256_cvtps_pd(_mm256_castps256_ps128(s1)),
+            _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(s1)),
+            _mm256_cvtps_pd(s2),
+        ];
+        // The histories: the first three into the inputs' sum, the last three on their own.
+        let hist = [
+            _mm256_permute4x64_pd::<0x00>(lo),
+            _mm256_permute4x64_pd::<0x55>(lo),
+            _mm256_permute4x64_pd::<0xAA>(lo),
+            _mm256_permute4x64_pd::<0xFF>(lo),
+            _mm256_broadcastsd_pd(hi),
+            _mm256_permute4x64_pd::<0x55>(_mm256_castpd128_pd256(hi)),
+        ];
+        let mut odd = [_mm256_setzero_pd(); 5];
+        for (k, (e, o)) in even.iter_mut().zip(&mut odd).enumerate() {
+            *e = _mm256_fmadd_pd(col(0, k), hist[0], *e);
+            *o = _mm256_mul_pd(col(3, k), hist[3]);
+            *e = _mm256_fmadd_pd(col(1, k), hist[1], *e);
+            *o = _mm256_fmadd_pd(col(4, k), hist[4], *o);
+            *e = _mm256_fmadd_pd(col(2, k), hist[2], *e);
+            *o = _mm256_fmadd_pd(col(5, k), hist[5], *o);
+        }
+        let mut y = [_mm256_setzero_pd(); 5];
+        for ((y, e), o) in y.iter_mut().zip(&even).zip(&odd) {
+            *y = _mm256_add_pd(*e, *o);
+        }
+        lo = y[0];
+        hi = _mm256_castpd256_pd128(y[1]);
+        // Rows 6–9 the load voltages, 10–13 the stage currents, 14–17 the load currents.
+        let o = 4 * p;
+        _mm_storeu_pd(
+            out.v_load.as_mut_ptr().add(o),
+            _mm256_extractf128_pd::<1>(y[1]),
+        );
+        _mm_storeu_pd(
+            out.v_load.as_mut_ptr().add(o + 2),
+            _mm256_castpd256_pd128(y[2]),
+        );
+        _mm_storeu_pd(
+            out.i_out.as_mut_ptr().add(o),
+            _mm256_extractf128_pd::<1>(y[2]),
+        );
+        _mm_storeu_pd(
+            out.i_out.as_mut_ptr().add(o + 2),
+            _mm256_castpd256_pd128(y[3]),
+        );
+        _mm_storeu_pd(
+            out.i_load.as_mut_ptr().add(o),
+            _mm256_extractf128_pd::<1>(y[3]),
+        );
+        _mm_storeu_pd(
+            out.i_load.as_mut_ptr().add(o + 2),
+            _mm256_castpd256_pd128(y[4]),
+        );
+        let t = first.wrapping_add(o as u64 + 2);
+        *states.states.get_unchecked_mut((t & mask) as usize) = state_of(lo, hi);
+        *states.at.get_unchecked_mut((t & mask) as usize) = t;
+    }
+    *state = state_of(lo, hi);
 }
 
 #[cfg(test)]
@@ -714,13 +1106,17 @@ mod tests {
                 vec![0.0; 2 * pairs],
             );
             let mut ring = [NetworkState::default(); 64];
+            let mut at = [u64::MAX; 64];
             let mut st = start;
             let out = StretchOutputs {
                 v_load: &mut v,
                 i_out: &mut i,
                 i_load: &mut l,
             };
-            let states = &mut ring;
+            let states = StateRing {
+                states: &mut ring,
+                at: &mut at,
+            };
             // The first pair's state lands in slot 60; the ring wraps.
             match kind {
                 "portable" => pair.run_stretch(Isa::Baseline, &mut st, &inputs, out, states, 60),
@@ -754,13 +1150,119 @@ mod tests {
                 st.histories() == want_states[pairs - 1].histories(),
                 "{kind}: final state"
             );
-            // The last 32 pairs' states, each in slot (60 + 2p) mod 64.
+            // The last 32 pairs' states, each in slot (60 + 2p) mod 64, marked with 60 + 2p.
             for p in pairs - 32..pairs {
                 let slot = (60 + 2 * p) % 64;
                 assert!(
-                    ring[slot].histories() == want_states[p].histories(),
+                    ring[slot].histories() == want_states[p].histories()
+                        && at[slot] == (60 + 2 * p) as u64,
                     "{kind}: state of pair {p} in slot {slot}"
                 );
+            }
+        }
+    }
+
+    /// A stretch of quads gives what the pairs one by one give, within the rounding of the
+    /// single-precision inputs' products summed in other groups. The quads lie on the grid of
+    /// coarse samples: starting at slot 7, a quad's second pair, the first pair runs on its
+    /// own; starting at slot 9 the 301st pair is a quad's first, whose outputs come from the
+    /// quad and which is left pending (the state stays before it). Each quad's state (and a
+    /// pair's on its own) is left in its ring slot, marked, and none between a quad's pairs.
+    /// The portable build runs the pairs themselves.
+    #[test]
+    fn quads_are_their_pairs() {
+        let s = speaker();
+        let k = NetworkCoeffs::new(&Network::from_settings(&s), 1e3, 384_000.0);
+        let cn = CoarseNetwork::new(&k, 4, TAU * 20_000.0 / 96_000.0);
+        let (pair, quad) = (CoarsePair::new(&cn), CoarseQuad::new(&cn));
+        let pairs = 301;
+        let inputs: Vec<f32> = (0..2 * pairs + PAIR_INPUTS)
+            .map(|i| (signal(i as f64 / 96_000.0) + 0.3 * ((i * 7919) % 13) as f64 / 13.0) as f32)
+            .collect();
+        let start = NetworkState::from_histories([0.1, -0.2, 0.3, 1e-3, -2e-3, 0.05]);
+        let mut want_state = start;
+        let mut want = Vec::new();
+        let mut want_states = Vec::new();
+        for p in 0..pairs {
+            let window: &[f32; PAIR_INPUTS] =
+                inputs[2 * p..2 * p + PAIR_INPUTS].try_into().unwrap();
+            let o = pair.run_with::<true>(&mut want_state, window);
+            want.push([o.v_load, o.i_out, o.i_load]);
+            want_states.push(want_state);
+        }
+        // The histories against the largest of them (a coil's source is far larger than the
+        // outputs it makes).
+        let same = |a: &NetworkState, b: &NetworkState| {
+            let scale = 1.0 + b.histories().iter().fold(0.0f64, |m, h| m.max(h.abs()));
+            let (a, b) = (a.histories(), b.histories());
+            a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6 * scale)
+        };
+        let mut isas = vec![Isa::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        isas.extend(
+            [Isa::Avx2Fma, Isa::Avx512]
+                .into_iter()
+                .filter(|i| i.available()),
+        );
+        for isa in isas {
+            for first in [7u64, 9] {
+                let (mut v, mut i, mut l) = (
+                    vec![0.0; 2 * pairs],
+                    vec![0.0; 2 * pairs],
+                    vec![0.0; 2 * pairs],
+                );
+                let mut ring = [NetworkState::default(); 1024];
+                let mut at = [u64::MAX; 1024];
+                let mut st = start;
+                let pending = quad.run_stretch(
+                    &pair,
+                    isa,
+                    &mut st,
+                    &inputs,
+                    StretchOutputs {
+                        v_load: &mut v,
+                        i_out: &mut i,
+                        i_load: &mut l,
+                    },
+                    StateRing {
+                        states: &mut ring,
+                        at: &mut at,
+                    },
+                    first,
+                );
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * (1.0 + b.abs());
+                for (p, w) in want.iter().enumerate() {
+                    for q in 0..2 {
+                        let got = [v[2 * p + q], i[2 * p + q], l[2 * p + q]];
+                        let w = [w[0][q], w[1][q], w[2][q]];
+                        for (a, b) in got.iter().zip(w) {
+                            assert!(close(*a, b), "{isa:?} {first} pair {p}: {got:?} vs {w:?}");
+                        }
+                    }
+                }
+                let vector = isa.fma();
+                // Slot 7 is a quad's second pair (7 / 2 odd); from slot 9, 301 pairs end on a
+                // quad's first.
+                assert!(pending == (vector && first == 9), "{isa:?} {first}");
+                let last = if pending { pairs - 2 } else { pairs - 1 };
+                assert!(
+                    same(&st, &want_states[last]),
+                    "{isa:?} {first}: final state"
+                );
+                for (p, want_state) in want_states.iter().enumerate() {
+                    let t = first + 2 * p as u64;
+                    let slot = (t % 1024) as usize;
+                    // Pairs one by one leave each state; quads only their second pair's.
+                    let kept = !vector || (t / 2) % 2 == 1 || (p == 0 && (first / 2) % 2 == 1);
+                    if kept {
+                        assert!(
+                            at[slot] == t && same(&ring[slot], want_state),
+                            "{isa:?} {p}"
+                        );
+                    } else {
+                        assert!(at[slot] == u64::MAX, "{isa:?} {first}: pair {p} kept");
+                    }
+                }
             }
         }
     }

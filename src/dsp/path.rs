@@ -2,7 +2,7 @@
 //! network with current limit, hum, receiver — for one set of switch positions. The engine runs
 //! two of them while a switch (load type, clip shape, mains, listen mode) crossfades.
 
-use super::coarse_network::{CoarseNetwork, CoarsePair};
+use super::coarse_network::{CoarseNetwork, CoarsePair, CoarseQuad};
 use super::network::{NetworkCoeffs, NetworkState};
 use super::network_block::NetworkBlock;
 use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
@@ -39,6 +39,8 @@ pub struct PathCoeffs {
     /// host sample (two periods) at a time.
     pub coarse: CoarseNetwork,
     pub pair: CoarsePair,
+    /// Two host samples (four periods) at once, for the fast path's stretches.
+    pub quad: CoarseQuad,
     /// Peak of the hum's fundamental at the load, V (after balanced rejection).
     pub hum_peak: f64,
     /// 1 for receivers (line input, active speaker), 0 for transducers.
@@ -107,14 +109,17 @@ impl PathCoeffs {
             },
         };
         let net_k = NetworkCoeffs::new(&net, s.i_max * 1e-3, internal_rate);
-        let (block, coarse, pair) = match previous {
-            Some(p) if p.net == net_k && p.block.steps() == factor => (p.block, p.coarse, p.pair),
+        let (block, coarse, pair, quad) = match previous {
+            Some(p) if p.net == net_k && p.block.steps() == factor => {
+                (p.block, p.coarse, p.pair, p.quad)
+            }
             _ => {
                 let coarse = CoarseNetwork::new(&net_k, factor, rates.band());
                 (
                     NetworkBlock::new(&net_k, factor),
                     coarse,
                     CoarsePair::new(&coarse),
+                    CoarseQuad::new(&coarse),
                 )
             }
         };
@@ -133,6 +138,7 @@ impl PathCoeffs {
             block,
             coarse,
             pair,
+            quad,
             hum_peak,
             receiver_on: s.load.is_receiver(),
             receiver,

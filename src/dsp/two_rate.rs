@@ -42,7 +42,7 @@
 //! Every decision depends only on the signal up to the sample it is taken at, so the result
 //! does not depend on how the host cuts its blocks.
 
-use super::coarse_network::{CoarseOutput, StretchOutputs, PAIR_INPUTS};
+use super::coarse_network::{CoarseOutput, StateRing, StretchOutputs, PAIR_INPUTS};
 use super::fractional_delay::{LOOKAHEAD, TAPS};
 use super::isa::Isa;
 use super::network::NetworkState;
@@ -71,6 +71,10 @@ pub const CURVATURE: f32 = 0.35;
 const REPLAY: usize = 32;
 /// Most coarse samples in one run of either path.
 pub const MAX_COARSE_RUN: usize = 2 * MAX_BLOCK + LOOKAHEAD + 1;
+/// Coarse samples a fast run reaches back before its network's first, for a quad whose first
+/// pair the run before left pending
+/// ([`CoarseQuad::run_stretch`](super::coarse_network::CoarseQuad::run_stretch)).
+const LEAD: usize = 2;
 /// Most internal samples in one run of the full path.
 pub const MAX_FULL_RUN: usize = MAX_COARSE_RUN * MAX_FACTOR / 2;
 
@@ -151,7 +155,13 @@ pub struct TwoRate {
     metered: i64,
     /// The fast network's state (at the coarse sample [`LOOKAHEAD`] before the newest input).
     pub coarse: NetworkState,
+    /// The fast network's states by coarse sample, and the coarse sample each slot holds (a
+    /// stretch of quads leaves one every fourth coarse sample: see [`StateRing`]).
     cold_states: [NetworkState; RING],
+    cold_at: [u64; RING],
+    /// The fast network's last stretch ended after a quad's first pair: `coarse` is the state
+    /// before that pair, and the next stretch starts there.
+    pending: bool,
     hot_states: [NetworkState; RING],
     /// The fast path's stage output (v_int) and its output to the host, by coarse sample.
     v2: [f32; RING],
@@ -167,6 +177,12 @@ pub struct TwoRate {
 }
 
 impl TwoRate {
+    /// The fast network's state at coarse sample `t`, if its ring holds it.
+    fn cold_state_at(&self, t: u64) -> Option<NetworkState> {
+        let slot = (t & MASK) as usize;
+        (self.cold_at[slot] == t).then_some(self.cold_states[slot])
+    }
+
     pub fn new(seed: u64) -> Self {
         TwoRate {
             hot: false,
@@ -175,6 +191,8 @@ impl TwoRate {
             metered: i64::MIN,
             coarse: NetworkState::default(),
             cold_states: [NetworkState::default(); RING],
+            cold_at: [u64::MAX; RING],
+            pending: false,
             hot_states: [NetworkState::default(); RING],
             v2: [0.0; RING],
             cold_out: [0.0; RING],
@@ -480,13 +498,15 @@ pub struct FastScratch {
     /// The stage's input and its noise, by coarse sample.
     x: [f32; MAX_COARSE_RUN],
     z: [f32; MAX_COARSE_RUN],
-    /// The stage's output, from the oldest input the first pair reads.
-    stage: [f32; MAX_COARSE_RUN + PAIR_INPUTS],
+    /// The stage's output, from the oldest input the first pair reads (the fast path keeps
+    /// [`LEAD`] more in front).
+    stage: [f32; LEAD + MAX_COARSE_RUN + PAIR_INPUTS],
     /// Coarse samples a bound found near a knee.
     near: [bool; MAX_COARSE_RUN],
-    v_load: [f64; MAX_COARSE_RUN],
-    i_out: [f64; MAX_COARSE_RUN],
-    i_load: [f64; MAX_COARSE_RUN],
+    /// The network's outputs (the fast path's from index [`LEAD`]).
+    v_load: [f64; LEAD + MAX_COARSE_RUN],
+    i_out: [f64; LEAD + MAX_COARSE_RUN],
+    i_load: [f64; LEAD + MAX_COARSE_RUN],
     hum: [f64; MAX_COARSE_RUN],
     p: [f64; MAX_COARSE_RUN],
     heard: [f32; MAX_COARSE_RUN],
@@ -499,11 +519,11 @@ impl FastScratch {
         FastScratch {
             x: [0.0; MAX_COARSE_RUN],
             z: [0.0; MAX_COARSE_RUN],
-            stage: [0.0; MAX_COARSE_RUN + PAIR_INPUTS],
+            stage: [0.0; LEAD + MAX_COARSE_RUN + PAIR_INPUTS],
             near: [false; MAX_COARSE_RUN],
-            v_load: [0.0; MAX_COARSE_RUN],
-            i_out: [0.0; MAX_COARSE_RUN],
-            i_load: [0.0; MAX_COARSE_RUN],
+            v_load: [0.0; LEAD + MAX_COARSE_RUN],
+            i_out: [0.0; LEAD + MAX_COARSE_RUN],
+            i_load: [0.0; LEAD + MAX_COARSE_RUN],
             hum: [0.0; MAX_COARSE_RUN],
             p: [0.0; MAX_COARSE_RUN],
             heard: [0.0; MAX_COARSE_RUN],
@@ -606,9 +626,22 @@ impl ChannelRun<'_> {
                         // samples before it (the fast network runs LOOKAHEAD behind its
                         // input, and the values there were the first to come near).
                         // (At the very start there is nothing before coarse sample 0.)
-                        let start = h.saturating_sub(self.rates.takeover);
-                        *net = c.cold_states
-                            [(start.wrapping_sub(self.rates.up_latency + 1) & MASK) as usize];
+                        let mut start = h.saturating_sub(self.rates.takeover);
+                        // It starts from the fast network's state before `start`'s first
+                        // step; a stretch of quads keeps none between its pairs, and then it
+                        // starts a pair earlier. (At the very start the ring holds none: its
+                        // first slot, the state at rest.)
+                        let before = |start: u64| start.wrapping_sub(self.rates.up_latency + 1);
+                        *net = match c.cold_state_at(before(start)) {
+                            Some(state) => state,
+                            None => match c.cold_state_at(before(start).wrapping_sub(2)) {
+                                Some(state) if start >= 2 => {
+                                    start -= 2;
+                                    state
+                                }
+                                _ => c.cold_states[(before(start) & MASK) as usize],
+                            },
+                        };
                         self.b_up.reset_channel(self.ch);
                         let mut x = [0.0f32; REPLAY];
                         for (i, v) in x.iter_mut().enumerate() {
@@ -620,6 +653,7 @@ impl ChannelRun<'_> {
                         self.b_down.reset_channel(self.ch);
                         c.hot = true;
                         c.calm = 0;
+                        c.pending = false;
                         c.takeovers += 1;
                         c.valid_from = start + self.rates.round_trip;
                         m = start;
@@ -671,6 +705,7 @@ impl ChannelRun<'_> {
         }
         let mut o = k.coarse.step(coarse, &window);
         c.cold_states[(t & MASK) as usize] = *coarse;
+        c.cold_at[(t & MASK) as usize] = t;
         o.v_load += k.hum_peak * self.hum2[(t & MASK) as usize];
         let heard = if k.receiver_on {
             k.receiver.apply(o.v_load)
@@ -711,31 +746,41 @@ impl ChannelRun<'_> {
         let n = (b - a) as usize;
         let hosts = n / 2;
         // The stage's output from the oldest input the first pair reads to the newest: the
-        // history from the ring, then this run's.
+        // history from the ring, then this run's. It begins LEAD coarse samples earlier, for a
+        // quad whose first pair the last run left pending (below).
         const BACK: usize = PAIR_INPUTS - 2;
+        const L: usize = LEAD;
         let FastScratch {
             x,
             z,
             stage,
             near,
-            v_load,
-            i_out,
-            i_load,
+            v_load: v_all,
+            i_out: i_all,
+            i_load: l_all,
             hum,
             p,
             heard,
             i_near,
             v_near,
         } = sc;
-        ring_read(&c.v2, a.wrapping_sub(BACK as u64), &mut stage[..BACK]);
-        self.fast_stage(c, a, b, &mut stage[BACK..BACK + n], x, z);
+        ring_read(
+            &c.v2,
+            a.wrapping_sub((L + BACK) as u64),
+            &mut stage[..L + BACK],
+        );
+        self.fast_stage(c, a, b, &mut stage[L + BACK..L + BACK + n], x, z);
         // The ring keeps only what the next run reads of this one, its history: it starts where
         // this one ends, or after a hand-back, whose catch-up writes the ring again.
-        ring_write(&mut c.v2, b.wrapping_sub(BACK as u64), &stage[n..n + BACK]);
+        ring_write(
+            &mut c.v2,
+            b.wrapping_sub((L + BACK) as u64),
+            &stage[n..n + L + BACK],
+        );
         near[..n].fill(false);
         let (calm_pos, calm_neg) = k.calm_rails;
         reach(
-            &stage[BACK - 3..BACK + n],
+            &stage[L + BACK - 3..L + BACK + n],
             calm_pos,
             calm_neg,
             &mut near[..n],
@@ -746,19 +791,28 @@ impl ChannelRun<'_> {
         // Index j of these is coarse sample `first` + j; the bounds' buffers hold the three
         // values before it first.
         let m = 2 * stage_calm;
-        // The state after each pair is the one at its second coarse sample.
-        k.pair.run_stretch(
+        // The state after each pair is the one at its second coarse sample. Where the last run
+        // ended after a quad's first pair, the network starts again at that pair (its outputs,
+        // the same again to the bit, land before index 0 and are not used again).
+        let lead = if c.pending { L } else { 0 };
+        c.pending = k.quad.run_stretch(
+            &k.pair,
             self.isa,
             &mut c.coarse,
-            &stage[..m + BACK],
+            &stage[L - lead..L + m + BACK],
             StretchOutputs {
-                v_load: &mut v_load[..m],
-                i_out: &mut i_out[..m],
-                i_load: &mut i_load[..m],
+                v_load: &mut v_all[L - lead..L + m],
+                i_out: &mut i_all[L - lead..L + m],
+                i_load: &mut l_all[L - lead..L + m],
             },
-            &mut c.cold_states,
-            first.wrapping_add(1),
+            StateRing {
+                states: &mut c.cold_states,
+                at: &mut c.cold_at,
+            },
+            first.wrapping_add(1).wrapping_sub(lead as u64),
         );
+        let (v_load, i_out, i_load) = (&mut v_all[L..], &i_all[L..], &l_all[L..]);
+        let stage = &stage[L..];
         for (w, &i) in i_near[3..3 + m].iter_mut().zip(&i_out[..m]) {
             *w = i as f32;
         }
@@ -1093,7 +1147,10 @@ impl ChannelRun<'_> {
                     i_out: &mut i_out[..m],
                     i_load: &mut i_load[..m],
                 },
-                &mut c.cold_states,
+                StateRing {
+                    states: &mut c.cold_states,
+                    at: &mut c.cold_at,
+                },
                 t0.wrapping_add(1),
             );
             ring_read(self.hum2, t0, &mut hum[..m]);
@@ -1136,6 +1193,7 @@ impl ChannelRun<'_> {
         meas.merge(host, &h);
         c.metered = c.metered.max(last as i64);
         c.coarse = coarse;
+        c.pending = false;
         c.hot = false;
         true
     }

@@ -103,6 +103,34 @@ impl CoarseNetwork {
         self.steps
     }
 
+    /// Column `c` of the map of `P` periods at once ([`CoarsePair`], [`CoarseQuad`]), found by
+    /// superposition: the histories after the periods and each period's load voltage, stage
+    /// current and load current (rows HISTORIES + p, + P + p, + 2P + p; the rest zero) from
+    /// unit history `c`, or for c ≥ HISTORIES from unit input c − HISTORIES of the `I` = TAPS
+    /// + P − 1 the periods read (newest first: period p, oldest first, reads the window that
+    /// ends P − 1 − p inputs before the newest).
+    fn column<const P: usize, const I: usize, const R: usize>(&self, c: usize) -> [f64; R] {
+        const { assert!(I == TAPS + P - 1 && R >= HISTORIES + 3 * P) };
+        let mut col = [0.0; R];
+        let mut h = [0.0; HISTORIES];
+        let mut u = [0.0; I];
+        if c < HISTORIES {
+            h[c] = 1.0;
+        } else {
+            u[c - HISTORIES] = 1.0;
+        }
+        let mut st = NetworkState::from_histories(h);
+        for p in 0..P {
+            let w: &[f64; TAPS] = u[P - 1 - p..P - 1 - p + TAPS].try_into().expect("TAPS");
+            let o = self.step(&mut st, w);
+            col[HISTORIES + p] = o.v_load;
+            col[HISTORIES + P + p] = o.i_out;
+            col[HISTORIES + 2 * P + p] = o.i_load;
+        }
+        col[..HISTORIES].copy_from_slice(&st.histories());
+        col
+    }
+
     /// One coarse period: `window[i]` is the input u[n + LOOKAHEAD − i] (newest first), the
     /// state moves from instant n − 1 to n, and the outputs are those at instant n.
     #[inline(always)]
@@ -179,41 +207,11 @@ pub struct PairOutput {
 
 impl CoarsePair {
     pub fn new(net: &CoarseNetwork) -> Self {
-        // Column c: unit history c, then unit input c − HISTORIES (newest first).
-        let column = |c: usize| {
-            let mut col = [0.0; PAIR_ROWS];
-            let mut h = [0.0; HISTORIES];
-            let mut u = [0.0; PAIR_INPUTS];
-            if c < HISTORIES {
-                h[c] = 1.0;
-            } else {
-                u[c - HISTORIES] = 1.0;
-            }
-            let mut st = NetworkState::from_histories(h);
-            let (first, second) = Self::windows(&u);
-            for (p, w) in [first, second].iter().enumerate() {
-                let o = net.step(&mut st, w);
-                col[HISTORIES + p] = o.v_load;
-                col[HISTORIES + 2 + p] = o.i_out;
-                col[HISTORIES + 4 + p] = o.i_load;
-            }
-            col[..HISTORIES].copy_from_slice(&st.histories());
-            col
-        };
+        let column = |c: usize| net.column::<2, PAIR_INPUTS, PAIR_ROWS>(c);
         let histories = std::array::from_fn(column);
         let inputs =
             std::array::from_fn(|q| column(HISTORIES + PAIR_INPUTS - 1 - q).map(|w| w as f32));
         CoarsePair { histories, inputs }
-    }
-
-    /// The two periods' windows within the pair's inputs (newest first): the second period
-    /// reads the newest [`TAPS`], the first the oldest.
-    fn windows(u: &[f64; PAIR_INPUTS]) -> ([f64; TAPS], [f64; TAPS]) {
-        let mut first = [0.0; TAPS];
-        let mut second = [0.0; TAPS];
-        first.copy_from_slice(&u[1..]);
-        second.copy_from_slice(&u[..TAPS]);
-        (first, second)
     }
 
     /// Both periods from `state` with the inputs `u` (newest first: u[0] is the second
@@ -373,45 +371,49 @@ pub struct StretchOutputs<'a> {
     pub i_load: &'a mut [f64],
 }
 
-/// One build of [`stretch_vector`]: the same code compiled for the instructions `$features`
-/// names.
-macro_rules! stretch_build {
-    ($(#[$doc:meta])* $name:ident, $features:literal) => {
+/// One build of a vector kernel ([`stretch_vector`] for the pairs, [`quads_vector`] for the
+/// quads): the same code compiled for the instructions `$features` names.
+macro_rules! kernel_build {
+    ($(#[$doc:meta])* $name:ident, $features:literal, $map:ty, $kernel:ident) => {
         $(#[$doc])*
         ///
         /// # Safety
         /// The processor must have the instructions it is built for, and the buffers must be as
-        /// `run_stretch` checks.
+        /// the map's `run_stretch` checks.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $features)]
         unsafe fn $name(
-            pair: &CoarsePair,
+            map: &$map,
             state: &mut NetworkState,
             inputs: &[f32],
-            pairs: usize,
+            count: usize,
             out: StretchOutputs<'_>,
             states: StateRing<'_>,
             first: u64,
         ) {
-            stretch_vector(pair, state, inputs, pairs, out, states, first)
+            $kernel(map, state, inputs, count, out, states, first)
         }
     };
 }
 
-stretch_build!(
+kernel_build!(
     /// [`CoarsePair::run_stretch`] for AVX2 with FMA ([`stretch_vector`]).
     stretch_avx2,
-    "avx2,fma"
+    "avx2,fma",
+    CoarsePair,
+    stretch_vector
 );
 
-stretch_build!(
+kernel_build!(
     /// [`stretch_avx2`] compiled with AVX-512 F and VL as well: the same instructions on the
     /// same four-lane registers (the same arithmetic, bit for bit), but thirty-two of them
     /// instead of sixteen, so that the columns of the map stay in registers across the
     /// stretch instead of being loaded again for every pair. On a 2-core AMD EPYC (Zen 4) VM
     /// a pair took 8.7 ns instead of 11.8 in a microbenchmark of stretches of 64 pairs.
     stretch_avx512,
-    "avx2,fma,avx512f,avx512vl"
+    "avx2,fma,avx512f,avx512vl",
+    CoarsePair,
+    stretch_vector
 );
 
 /// The pairs of a stretch in vectors. A column's twelve rows are three vectors of four in
@@ -473,14 +475,7 @@ unsafe fn stretch_vector(
             _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(s8)),
             _mm256_cvtps_pd(s4),
         ];
-        let hist = [
-            _mm256_permute4x64_pd::<0x00>(lo),
-            _mm256_permute4x64_pd::<0x55>(lo),
-            _mm256_permute4x64_pd::<0xAA>(lo),
-            _mm256_permute4x64_pd::<0xFF>(lo),
-            _mm256_broadcastsd_pd(hi),
-            _mm256_permute4x64_pd::<0x55>(_mm256_castpd128_pd256(hi)),
-        ];
+        let hist = each_history(lo, hi);
         let mut odd = [0, 1, 2].map(|k| _mm256_mul_pd(col(3, k), hist[3]));
         for (c, &z) in hist.iter().enumerate() {
             if c == 3 {
@@ -515,6 +510,25 @@ unsafe fn stretch_vector(
         *states.at.get_unchecked_mut((t & mask) as usize) = t;
     }
     *state = state_of(lo, hi);
+}
+
+/// Each of the histories held in `lo` (the first four) and `hi` (the last two) in all four
+/// lanes of a vector.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn each_history(
+    lo: std::arch::x86_64::__m256d,
+    hi: std::arch::x86_64::__m128d,
+) -> [std::arch::x86_64::__m256d; HISTORIES] {
+    use std::arch::x86_64::*;
+    [
+        _mm256_permute4x64_pd::<0x00>(lo),
+        _mm256_permute4x64_pd::<0x55>(lo),
+        _mm256_permute4x64_pd::<0xAA>(lo),
+        _mm256_permute4x64_pd::<0xFF>(lo),
+        _mm256_broadcastsd_pd(hi),
+        _mm256_permute4x64_pd::<0x55>(_mm256_castpd128_pd256(hi)),
+    ]
 }
 
 /// The histories held in `lo` (the first four) and `hi` (the last two) as a state.
@@ -560,29 +574,7 @@ pub struct CoarseQuad {
 
 impl CoarseQuad {
     pub fn new(net: &CoarseNetwork) -> Self {
-        // Column c: unit history c, then unit input c − HISTORIES (newest first).
-        let column = |c: usize| {
-            let mut col = [0.0; QUAD_ROWS];
-            let mut h = [0.0; HISTORIES];
-            let mut u = [0.0; QUAD_INPUTS];
-            if c < HISTORIES {
-                h[c] = 1.0;
-            } else {
-                u[c - HISTORIES] = 1.0;
-            }
-            let mut st = NetworkState::from_histories(h);
-            for p in 0..4 {
-                // Period p (oldest first) reads the window that ends 3 − p inputs before the
-                // newest.
-                let w: &[f64; TAPS] = u[3 - p..3 - p + TAPS].try_into().expect("TAPS");
-                let o = net.step(&mut st, w);
-                col[HISTORIES + p] = o.v_load;
-                col[HISTORIES + 4 + p] = o.i_out;
-                col[HISTORIES + 8 + p] = o.i_load;
-            }
-            col[..HISTORIES].copy_from_slice(&st.histories());
-            col
-        };
+        let column = |c: usize| net.column::<4, QUAD_INPUTS, QUAD_ROWS>(c);
         let histories = std::array::from_fn(column);
         let inputs = std::array::from_fn(|q| {
             let mut rows = [0.0f32; 24];
@@ -729,40 +721,20 @@ impl CoarseQuad {
     }
 }
 
-/// One build of [`quads_vector`], as [`stretch_build`] for the pairs.
-macro_rules! quads_build {
-    ($(#[$doc:meta])* $name:ident, $features:literal) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// The processor must have the instructions it is built for, and the buffers must be as
-        /// `CoarseQuad::run_stretch` checks.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = $features)]
-        unsafe fn $name(
-            quad: &CoarseQuad,
-            state: &mut NetworkState,
-            inputs: &[f32],
-            quads: usize,
-            out: StretchOutputs<'_>,
-            states: StateRing<'_>,
-            first: u64,
-        ) {
-            quads_vector(quad, state, inputs, quads, out, states, first)
-        }
-    };
-}
-
-quads_build!(
+kernel_build!(
     /// [`CoarseQuad::run_stretch`]'s quads for AVX2 with FMA ([`quads_vector`]).
     quads_avx2,
-    "avx2,fma"
+    "avx2,fma",
+    CoarseQuad,
+    quads_vector
 );
 
-quads_build!(
+kernel_build!(
     /// [`quads_avx2`] with AVX-512's thirty-two registers (as [`stretch_avx512`]).
     quads_avx512,
-    "avx2,fma,avx512f,avx512vl"
+    "avx2,fma,avx512f,avx512vl",
+    CoarseQuad,
+    quads_vector
 );
 
 /// The quads of a stretch in vectors, as [`stretch_vector`] does the pairs: quad q reads
@@ -793,6 +765,11 @@ unsafe fn quads_vector(
     let mut hi = _mm_loadu_pd(h.as_ptr().add(4));
     let mask = states.mask();
     let u = inputs.as_ptr();
+    let outputs = [
+        out.v_load.as_mut_ptr(),
+        out.i_out.as_mut_ptr(),
+        out.i_load.as_mut_ptr(),
+    ];
     for p in 0..quads {
         // Inputs oldest first, as their columns are, in two sums (even and odd inputs) of
         // three vectors each: rows 0–7, 8–15 and 16–19 (16 and 17 used).
@@ -828,14 +805,7 @@ unsafe fn quads_vector(
             _mm256_cvtps_pd(s2),
         ];
         // The histories: the first three into the inputs' sum, the last three on their own.
-        let hist = [
-            _mm256_permute4x64_pd::<0x00>(lo),
-            _mm256_permute4x64_pd::<0x55>(lo),
-            _mm256_permute4x64_pd::<0xAA>(lo),
-            _mm256_permute4x64_pd::<0xFF>(lo),
-            _mm256_broadcastsd_pd(hi),
-            _mm256_permute4x64_pd::<0x55>(_mm256_castpd128_pd256(hi)),
-        ];
+        let hist = each_history(lo, hi);
         let mut odd = [_mm256_setzero_pd(); 5];
         for (k, (e, o)) in even.iter_mut().zip(&mut odd).enumerate() {
             *e = _mm256_fmadd_pd(col(0, k), hist[0], *e);
@@ -851,32 +821,14 @@ unsafe fn quads_vector(
         }
         lo = y[0];
         hi = _mm256_castpd256_pd128(y[1]);
-        // Rows 6–9 the load voltages, 10–13 the stage currents, 14–17 the load currents.
+        // Rows 6–9 the load voltages, 10–13 the stage currents, 14–17 the load currents:
+        // each output's four periods are the high half of one vector and the low half of the
+        // next.
         let o = 4 * p;
-        _mm_storeu_pd(
-            out.v_load.as_mut_ptr().add(o),
-            _mm256_extractf128_pd::<1>(y[1]),
-        );
-        _mm_storeu_pd(
-            out.v_load.as_mut_ptr().add(o + 2),
-            _mm256_castpd256_pd128(y[2]),
-        );
-        _mm_storeu_pd(
-            out.i_out.as_mut_ptr().add(o),
-            _mm256_extractf128_pd::<1>(y[2]),
-        );
-        _mm_storeu_pd(
-            out.i_out.as_mut_ptr().add(o + 2),
-            _mm256_castpd256_pd128(y[3]),
-        );
-        _mm_storeu_pd(
-            out.i_load.as_mut_ptr().add(o),
-            _mm256_extractf128_pd::<1>(y[3]),
-        );
-        _mm_storeu_pd(
-            out.i_load.as_mut_ptr().add(o + 2),
-            _mm256_castpd256_pd128(y[4]),
-        );
+        for (k, row) in outputs.iter().enumerate() {
+            _mm_storeu_pd(row.add(o), _mm256_extractf128_pd::<1>(y[k + 1]));
+            _mm_storeu_pd(row.add(o + 2), _mm256_castpd256_pd128(y[k + 2]));
+        }
         let t = first.wrapping_add(o as u64 + 2);
         *states.states.get_unchecked_mut((t & mask) as usize) = state_of(lo, hi);
         *states.at.get_unchecked_mut((t & mask) as usize) = t;

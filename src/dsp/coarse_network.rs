@@ -331,7 +331,7 @@ impl CoarsePair {
 
 /// A ring of the coarse network's states by coarse sample, each slot marked with the coarse
 /// sample whose state it holds: a stretch of quads leaves states only every fourth coarse
-/// sample, and whoever reads one asks [`StateRing::at`] first. Both lengths are the same
+/// sample, and whoever reads one checks its mark first. Both lengths are the same
 /// power of two.
 pub struct StateRing<'a> {
     pub states: &'a mut [NetworkState],
@@ -354,13 +354,6 @@ impl StateRing<'_> {
         let slot = (t & self.mask()) as usize;
         self.states[slot] = state;
         self.at[slot] = t;
-    }
-
-    /// The state at coarse sample `t`, if the ring holds it.
-    #[inline(always)]
-    pub fn at(&self, t: u64) -> Option<NetworkState> {
-        let slot = (t & self.mask()) as usize;
-        (self.at[slot] == t).then_some(self.states[slot])
     }
 }
 

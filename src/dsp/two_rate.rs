@@ -177,10 +177,9 @@ pub struct TwoRate {
 }
 
 impl TwoRate {
-    /// The fast network's state at coarse sample `t`, if its ring holds it.
-    fn cold_state_at(&self, t: u64) -> Option<NetworkState> {
-        let slot = (t & MASK) as usize;
-        (self.cold_at[slot] == t).then_some(self.cold_states[slot])
+    /// Whether the fast network's ring holds its state at coarse sample `t`.
+    fn cold_holds(&self, t: u64) -> bool {
+        self.cold_at[(t & MASK) as usize] == t
     }
 
     pub fn new(seed: u64) -> Self {
@@ -632,16 +631,13 @@ impl ChannelRun<'_> {
                         // starts a pair earlier. (At the very start the ring holds none: its
                         // first slot, the state at rest.)
                         let before = |start: u64| start.wrapping_sub(self.rates.up_latency + 1);
-                        *net = match c.cold_state_at(before(start)) {
-                            Some(state) => state,
-                            None => match c.cold_state_at(before(start).wrapping_sub(2)) {
-                                Some(state) if start >= 2 => {
-                                    start -= 2;
-                                    state
-                                }
-                                _ => c.cold_states[(before(start) & MASK) as usize],
-                            },
-                        };
+                        if !c.cold_holds(before(start))
+                            && start >= 2
+                            && c.cold_holds(before(start - 2))
+                        {
+                            start -= 2;
+                        }
+                        *net = c.cold_states[(before(start) & MASK) as usize];
                         self.b_up.reset_channel(self.ch);
                         let mut x = [0.0f32; REPLAY];
                         for (i, v) in x.iter_mut().enumerate() {
@@ -704,8 +700,11 @@ impl ChannelRun<'_> {
             *w = c.v2[(newest.wrapping_sub(i as u64) & MASK) as usize] as f64;
         }
         let mut o = k.coarse.step(coarse, &window);
-        c.cold_states[(t & MASK) as usize] = *coarse;
-        c.cold_at[(t & MASK) as usize] = t;
+        StateRing {
+            states: &mut c.cold_states,
+            at: &mut c.cold_at,
+        }
+        .put(t, *coarse);
         o.v_load += k.hum_peak * self.hum2[(t & MASK) as usize];
         let heard = if k.receiver_on {
             k.receiver.apply(o.v_load)

@@ -538,44 +538,52 @@ unsafe fn state_of(lo: std::arch::x86_64::__m256d, hi: std::arch::x86_64::__m128
 /// Inputs a [`CoarseQuad`] reads: four periods' windows, each one newer than the last.
 pub const QUAD_INPUTS: usize = TAPS + 3;
 
-/// What a [`CoarseQuad`] computes per column: six histories, then the load voltage, the stage
-/// current and the load current of each of four periods (18 rows), padded to five vectors of
-/// four.
-const QUAD_ROWS: usize = 20;
+/// What a [`CoarseQuad`] computes per column: six histories, the load voltage and the stage
+/// current of each of four periods, and the load current of the first and third (the
+/// first period of each pair, all the power meters read: [`CoarseQuad`]). Sixteen rows,
+/// four vectors of four.
+const QUAD_ROWS: usize = 16;
 
 /// Four coarse periods at once (two host samples): the [`CoarsePair`] map applied twice, found
 /// the same way (superposition of [`CoarseNetwork::step`]). Where the pair's histories wait
 /// for the pair before (a permute, three multiply-adds and an add, about 18 cycles), a quad
 /// waits once per two host samples, so that the vector kernel runs at the rate its
-/// multiply-adds allow instead of that of its chain: 69 per quad (30 for the histories, 39
-/// for the inputs, in the pair's precisions), 34.5 per host sample against the pair's 40.
-/// On a 2-core AMD EPYC (Zen 4) VM, in a microbenchmark of stretches of 64 host samples:
-/// 6.7 ns per host sample against 8.5 for the pair kernel.
+/// multiply-adds allow instead of that of its chain.
+///
+/// The load current is kept at each pair's first period only: the fast path measures the
+/// power into the load once per host sample (`two_rate`), which keeps its mean (the product
+/// of two signals below the host's Nyquist frequency has its DC where it was when taken at
+/// the host rate). Without the other two rows the quad's sixteen rows are four vectors: 50
+/// multiply-adds per quad (24 for the histories, 26 for the inputs, in the pair's
+/// precisions), 25 per host sample against the pair's 40.
 ///
 /// The state between the two pairs of a quad is not computed: a stretch of quads leaves a
 /// state every fourth coarse sample, and a takeover that wants one between starts two coarse
 /// samples earlier ([`StateRing`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CoarseQuad {
-    /// For each history: the histories after four periods, then the load voltages, stage
-    /// currents and load currents of the four periods (oldest first), then two zeros.
+    /// For each history: the histories after four periods, then the load voltages and the
+    /// stage currents of the four periods (oldest first), then the load currents of the
+    /// first and third.
     histories: [[f64; QUAD_ROWS]; HISTORIES],
     /// The same rows for each input, oldest input first, in single precision (see
-    /// [`CoarsePair`]), padded to three vectors of eight.
-    inputs: [[f32; 24]; QUAD_INPUTS],
+    /// [`CoarsePair`]): two vectors of eight.
+    inputs: [[f32; QUAD_ROWS]; QUAD_INPUTS],
 }
 
 impl CoarseQuad {
     pub fn new(net: &CoarseNetwork) -> Self {
-        let column = |c: usize| net.column::<4, QUAD_INPUTS, QUAD_ROWS>(c);
-        let histories = std::array::from_fn(column);
-        let inputs = std::array::from_fn(|q| {
-            let mut rows = [0.0f32; 24];
-            for (r, w) in rows.iter_mut().zip(column(HISTORIES + QUAD_INPUTS - 1 - q)) {
-                *r = w as f32;
-            }
+        // The four periods' rows, then the load currents of all four (rows 14–17): those of
+        // the first and third into rows 14 and 15.
+        let column = |c: usize| {
+            let all = net.column::<4, QUAD_INPUTS, { HISTORIES + 12 }>(c);
+            let mut rows = [0.0; QUAD_ROWS];
+            rows[..14].copy_from_slice(&all[..14]);
+            (rows[14], rows[15]) = (all[14], all[16]);
             rows
-        });
+        };
+        let histories = std::array::from_fn(column);
+        let inputs = std::array::from_fn(|q| column(HISTORIES + QUAD_INPUTS - 1 - q).map(|w| w as f32));
         CoarseQuad { histories, inputs }
     }
 
@@ -590,7 +598,9 @@ impl CoarseQuad {
     /// exactly), leaves no state for it and returns true: `state` is then still the state
     /// before that pair, and the next stretch starts there (two coarse samples earlier than
     /// it would), with the same quad. States are left only after each quad and each pair run
-    /// on its own. The portable build runs the pairs one by one and never returns true.
+    /// on its own. The portable build runs the pairs one by one and never returns true. The
+    /// load current is written at each pair's first coarse sample (even indices of
+    /// `out.i_load`); where quads ran, the pairs' second are left as they were.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn run_stretch(
@@ -731,10 +741,10 @@ kernel_build!(
 );
 
 /// The quads of a stretch in vectors, as [`stretch_vector`] does the pairs: quad q reads
-/// `inputs[4q .. 4q + QUAD_INPUTS]`, writes its four periods' outputs at 4q .. 4q + 4 and
-/// leaves its state at coarse sample first + 4q + 2 (its second pair's). A history column's
-/// twenty rows are five double-precision vectors of four; an input column's are two
-/// single-precision vectors of eight and one of four (two rows of it used).
+/// `inputs[4q .. 4q + QUAD_INPUTS]`, writes its four periods' outputs at 4q .. 4q + 4 (the
+/// load current at 4q and 4q + 2 only) and leaves its state at coarse sample first + 4q +
+/// 2 (its second pair's). A history column's sixteen rows are four double-precision vectors
+/// of four; an input column's are two single-precision vectors of eight.
 ///
 /// # Safety
 /// Only for the callers above, compiled with at least AVX2 and FMA on a processor that has
@@ -751,55 +761,46 @@ unsafe fn quads_vector(
     first: u64,
 ) {
     use std::arch::x86_64::*;
-    const _: () = assert!(HISTORIES == 6 && QUAD_INPUTS >= 2);
+    const _: () = assert!(HISTORIES == 6 && QUAD_INPUTS >= 2 && QUAD_ROWS == 16);
     let col = |c: usize, k: usize| _mm256_loadu_pd(quad.histories[c].as_ptr().add(4 * k));
     let h = state.histories();
     let mut lo = _mm256_loadu_pd(h.as_ptr());
     let mut hi = _mm_loadu_pd(h.as_ptr().add(4));
     let mask = states.mask();
     let u = inputs.as_ptr();
-    let outputs = [
+    let (v_load, i_out, i_load) = (
         out.v_load.as_mut_ptr(),
         out.i_out.as_mut_ptr(),
         out.i_load.as_mut_ptr(),
-    ];
+    );
     for p in 0..quads {
         // Inputs oldest first, as their columns are, in two sums (even and odd inputs) of
-        // three vectors each: rows 0–7, 8–15 and 16–19 (16 and 17 used).
+        // two vectors each: rows 0–7 and 8–15.
         let mut sums = [[_mm256_setzero_ps(); 2]; 2];
-        let mut tails = [_mm_setzero_ps(); 2];
         for q in 0..QUAD_INPUTS {
             let z = _mm256_broadcast_ss(&*u.add(4 * p + q));
             let rows = quad.inputs[q].as_ptr();
-            let (a, b, c) = (
-                _mm256_loadu_ps(rows),
-                _mm256_loadu_ps(rows.add(8)),
-                _mm_loadu_ps(rows.add(16)),
-            );
-            let (s, t) = (&mut sums[q % 2], &mut tails[q % 2]);
+            let (a, b) = (_mm256_loadu_ps(rows), _mm256_loadu_ps(rows.add(8)));
+            let s = &mut sums[q % 2];
             if q < 2 {
                 s[0] = _mm256_mul_ps(a, z);
                 s[1] = _mm256_mul_ps(b, z);
-                *t = _mm_mul_ps(c, _mm256_castps256_ps128(z));
             } else {
                 s[0] = _mm256_fmadd_ps(a, z, s[0]);
                 s[1] = _mm256_fmadd_ps(b, z, s[1]);
-                *t = _mm_fmadd_ps(c, _mm256_castps256_ps128(z), *t);
             }
         }
         let s0 = _mm256_add_ps(sums[0][0], sums[1][0]);
         let s1 = _mm256_add_ps(sums[0][1], sums[1][1]);
-        let s2 = _mm_add_ps(tails[0], tails[1]);
         let mut even = [
             _mm256_cvtps_pd(_mm256_castps256_ps128(s0)),
             _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(s0)),
             _mm256_cvtps_pd(_mm256_castps256_ps128(s1)),
             _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(s1)),
-            _mm256_cvtps_pd(s2),
         ];
         // The histories: the first three into the inputs' sum, the last three on their own.
         let hist = each_history(lo, hi);
-        let mut odd = [_mm256_setzero_pd(); 5];
+        let mut odd = [_mm256_setzero_pd(); 4];
         for (k, (e, o)) in even.iter_mut().zip(&mut odd).enumerate() {
             *e = _mm256_fmadd_pd(col(0, k), hist[0], *e);
             *o = _mm256_mul_pd(col(3, k), hist[3]);
@@ -808,20 +809,23 @@ unsafe fn quads_vector(
             *e = _mm256_fmadd_pd(col(2, k), hist[2], *e);
             *o = _mm256_fmadd_pd(col(5, k), hist[5], *o);
         }
-        let mut y = [_mm256_setzero_pd(); 5];
+        let mut y = [_mm256_setzero_pd(); 4];
         for ((y, e), o) in y.iter_mut().zip(&even).zip(&odd) {
             *y = _mm256_add_pd(*e, *o);
         }
         lo = y[0];
         hi = _mm256_castpd256_pd128(y[1]);
-        // Rows 6–9 the load voltages, 10–13 the stage currents, 14–17 the load currents:
-        // each output's four periods are the high half of one vector and the low half of the
-        // next.
+        // Rows 6–9 the load voltages, 10–13 the stage currents (each output's four periods
+        // the high half of one vector and the low half of the next), 14–15 the load currents
+        // of the first and third periods (the high half of the last).
         let o = 4 * p;
-        for (k, row) in outputs.iter().enumerate() {
-            _mm_storeu_pd(row.add(o), _mm256_extractf128_pd::<1>(y[k + 1]));
-            _mm_storeu_pd(row.add(o + 2), _mm256_castpd256_pd128(y[k + 2]));
-        }
+        _mm_storeu_pd(v_load.add(o), _mm256_extractf128_pd::<1>(y[1]));
+        _mm_storeu_pd(v_load.add(o + 2), _mm256_castpd256_pd128(y[2]));
+        _mm_storeu_pd(i_out.add(o), _mm256_extractf128_pd::<1>(y[2]));
+        _mm_storeu_pd(i_out.add(o + 2), _mm256_castpd256_pd128(y[3]));
+        let loads = _mm256_extractf128_pd::<1>(y[3]);
+        _mm_storel_pd(i_load.add(o), loads);
+        _mm_storeh_pd(i_load.add(o + 2), loads);
         let t = first.wrapping_add(o as u64 + 2);
         *states.states.get_unchecked_mut((t & mask) as usize) = state_of(lo, hi);
         *states.at.get_unchecked_mut((t & mask) as usize) = t;
@@ -1176,16 +1180,23 @@ mod tests {
                     first,
                 );
                 let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * (1.0 + b.abs());
+                let vector = isa.fma();
                 for (p, w) in want.iter().enumerate() {
                     for q in 0..2 {
                         let got = [v[2 * p + q], i[2 * p + q], l[2 * p + q]];
                         let w = [w[0][q], w[1][q], w[2][q]];
-                        for (a, b) in got.iter().zip(w) {
+                        // The load current at each pair's first sample; at the second where
+                        // a quad ran (not the pair run alone at slot 7), nothing written.
+                        let alone = !vector || (p == 0 && first == 7);
+                        let n = if q == 0 || alone { 3 } else { 2 };
+                        for (a, b) in got.iter().zip(w).take(n) {
                             assert!(close(*a, b), "{isa:?} {first} pair {p}: {got:?} vs {w:?}");
+                        }
+                        if n == 2 {
+                            assert!(got[2] == 0.0, "{isa:?} {first} pair {p}: {got:?}");
                         }
                     }
                 }
-                let vector = isa.fma();
                 // Slot 7 is a quad's second pair (7 / 2 odd); from slot 9, 301 pairs end on a
                 // quad's first.
                 assert!(pending == (vector && first == 9), "{isa:?} {first}");

@@ -507,7 +507,6 @@ pub struct FastScratch {
     i_out: [f64; LEAD + MAX_COARSE_RUN],
     i_load: [f64; LEAD + MAX_COARSE_RUN],
     hum: [f64; MAX_COARSE_RUN],
-    p: [f64; MAX_COARSE_RUN],
     heard: [f32; MAX_COARSE_RUN],
     i_near: [f32; MAX_COARSE_RUN + 3],
     v_near: [f32; MAX_COARSE_RUN + 3],
@@ -524,7 +523,6 @@ impl FastScratch {
             i_out: [0.0; LEAD + MAX_COARSE_RUN],
             i_load: [0.0; LEAD + MAX_COARSE_RUN],
             hum: [0.0; MAX_COARSE_RUN],
-            p: [0.0; MAX_COARSE_RUN],
             heard: [0.0; MAX_COARSE_RUN],
             i_near: [0.0; MAX_COARSE_RUN + 3],
             v_near: [0.0; MAX_COARSE_RUN + 3],
@@ -758,7 +756,6 @@ impl ChannelRun<'_> {
             i_out: i_all,
             i_load: l_all,
             hum,
-            p,
             heard,
             i_near,
             v_near,
@@ -856,16 +853,19 @@ impl ChannelRun<'_> {
         meas.peak_i = meas.peak_i.max(pi);
         let pvi = lane_peak(&stage[BACK..BACK + done]) as f64;
         meas.peak_v_int = meas.peak_v_int.max(pvi);
-        for ((p, &v), &i) in p[..done]
-            .iter_mut()
-            .zip(&v_load[..done])
-            .zip(&i_load[..done])
-        {
-            *p = v * i;
-        }
+        // The power once per host sample, at its first coarse sample (where the quads keep
+        // the load current), standing for both. Each coarse sample stands for the internal
+        // samples before it, so the host sample's span is centred on its first: the value
+        // there stands for the span without a shift. And v·i of signals below the host's
+        // Nyquist frequency keeps its mean when taken at the host rate (the product's
+        // components at f1 + f2 fold onto DC only where f1 + f2 reaches the host rate).
         let hosts_p = &mut meas.sum_p[o0 / 2..o0 / 2 + calm_hosts];
-        for (s, p) in hosts_p.iter_mut().zip(p[..done].chunks_exact(2)) {
-            *s += weight * (p[0] + p[1]);
+        for ((s, v), i) in hosts_p
+            .iter_mut()
+            .zip(v_load[..done].chunks_exact(2))
+            .zip(i_load[..done].chunks_exact(2))
+        {
+            *s += 2.0 * weight * v[0] * i[0];
         }
         if k.receiver_on {
             let events = &mut meas.events[o0 / 2..o0 / 2 + calm_hosts];

@@ -583,7 +583,8 @@ impl CoarseQuad {
             rows
         };
         let histories = std::array::from_fn(column);
-        let inputs = std::array::from_fn(|q| column(HISTORIES + QUAD_INPUTS - 1 - q).map(|w| w as f32));
+        let inputs =
+            std::array::from_fn(|q| column(HISTORIES + QUAD_INPUTS - 1 - q).map(|w| w as f32));
         CoarseQuad { histories, inputs }
     }
 

@@ -324,7 +324,9 @@ pub struct BlockMeasure {
     pub peak_v: f64,
     pub peak_i: f64,
     pub peak_v_int: f64,
-    /// Σ v_load·i_load over each host sample's internal samples.
+    /// Σ v_load·i_load over each host sample's internal samples (where the fast path
+    /// delivered the host sample, its value at the host sample's first coarse sample times
+    /// their count: see `ChannelRun::fast`).
     pub sum_p: [f64; MAX_BLOCK],
     pub events: [u8; MAX_BLOCK],
 }

@@ -539,9 +539,8 @@ unsafe fn state_of(lo: std::arch::x86_64::__m256d, hi: std::arch::x86_64::__m128
 pub const QUAD_INPUTS: usize = TAPS + 3;
 
 /// What a [`CoarseQuad`] computes per column: six histories, the load voltage and the stage
-/// current of each of four periods, and the load current of the first and third (the
-/// first period of each pair, all the power meters read: [`CoarseQuad`]). Sixteen rows,
-/// four vectors of four.
+/// current of each of four periods, and the load current of the first and third (each pair's
+/// first period, the one the power meter reads). Sixteen rows, four vectors of four.
 const QUAD_ROWS: usize = 16;
 
 /// Four coarse periods at once (two host samples): the [`CoarsePair`] map applied twice, found
@@ -573,13 +572,15 @@ pub struct CoarseQuad {
 
 impl CoarseQuad {
     pub fn new(net: &CoarseNetwork) -> Self {
-        // The four periods' rows, then the load currents of all four (rows 14–17): those of
-        // the first and third into rows 14 and 15.
+        // The map's rows up to the stage currents as they are; of the four load currents
+        // after them, the first and third.
+        const LOADS: usize = HISTORIES + 2 * 4;
+        const { assert!(QUAD_ROWS == LOADS + 2) };
         let column = |c: usize| {
-            let all = net.column::<4, QUAD_INPUTS, { HISTORIES + 12 }>(c);
+            let all = net.column::<4, QUAD_INPUTS, { LOADS + 4 }>(c);
             let mut rows = [0.0; QUAD_ROWS];
-            rows[..14].copy_from_slice(&all[..14]);
-            (rows[14], rows[15]) = (all[14], all[16]);
+            rows[..LOADS].copy_from_slice(&all[..LOADS]);
+            (rows[LOADS], rows[LOADS + 1]) = (all[LOADS], all[LOADS + 2]);
             rows
         };
         let histories = std::array::from_fn(column);

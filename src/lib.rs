@@ -28,7 +28,9 @@ pub const NOISE_SEED: u64 = 0x0u64 ^ 0x4F55_5450_4154_4821;
 pub struct Outpath {
     params: Arc<OutpathParams>,
     /// Built in `activate()` for the host's rate and channel count; None before.
-    engine: Option<Engine>,
+    /// Boxed: the engine holds its paths' rings, and the plugin is moved by value when the
+    /// host creates it.
+    engine: Option<Box<Engine>>,
     /// The audio thread's end of the feed to the editor.
     feed: FeedSender,
     /// The editor's end, handed to the editor when the host asks for it.
@@ -144,12 +146,12 @@ impl Plugin for Outpath {
             .main_output_channels
             .map_or(2, |c| c.get() as usize)
             .clamp(1, 2);
-        let engine = Engine::new(
+        let engine = Box::new(Engine::new(
             config.sample_rate as f64,
             channels,
             NOISE_SEED,
             &self.params.settings(),
-        );
+        ));
         context.set_latency_samples(engine.latency_samples() as u32);
         self.engine = Some(engine);
         true

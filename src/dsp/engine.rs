@@ -30,8 +30,8 @@ use crate::model::Settings;
 /// Host samples between coefficient updates while settings move.
 pub const SUB_BLOCK: usize = 16;
 /// Host samples in one block while nothing moves (no glide, no crossfade): a block's fixed
-/// costs spread over more samples. Four sub-blocks, the most the stages take at once.
-pub const STEADY_BLOCK: usize = 4 * SUB_BLOCK;
+/// costs spread over more samples. Eight sub-blocks, the most the stages take at once.
+pub const STEADY_BLOCK: usize = 8 * SUB_BLOCK;
 const _: () = assert!(STEADY_BLOCK == MAX_BLOCK);
 /// Length of a switch crossfade, seconds.
 pub const CROSSFADE_S: f64 = 0.020;
@@ -58,8 +58,11 @@ pub struct Engine {
     dirty: bool,
     smoothing_coeff: f64,
     active: Path,
-    /// The path being faded in, with the fade's progress 0 … 1.
-    incoming: Option<(Path, f64)>,
+    /// The path being faded in, and the fade's progress 0 … 1 while there is one. The path
+    /// is a slot of its own, written in place: a path holds its rings (hundreds of kilobytes),
+    /// which a value moved through `process()` would put on the audio thread's stack.
+    incoming: Path,
+    fade: Option<f64>,
     fade_step: f64,
     rates: Rates,
     /// The first ×2 stage, shared by both channels (two lanes); the interpolating and
@@ -108,13 +111,14 @@ impl Engine {
             channels,
             seed,
             active: Path::new(&settings.clamped(), &rates, &table, seed),
+            incoming: Path::new(&settings.clamped(), &rates, &table, seed),
             table,
             target: settings.clamped(),
             current: settings.clamped(),
             settled: true,
             dirty: false,
             smoothing_coeff: 1.0 - (-(SUB_BLOCK as f64) / (SMOOTHING_TIME_S * sample_rate)).exp(),
-            incoming: None,
+            fade: None,
             fade_step: 1.0 / (CROSSFADE_S * sample_rate).max(1.0),
             rates,
             up: first.clone(),
@@ -200,7 +204,7 @@ impl Engine {
         self.current = self.target;
         self.settled = true;
         self.active = Path::new(&self.target, &self.rates, &self.table, self.seed);
-        self.incoming = None;
+        self.fade = None;
         self.up.reset();
         self.down.reset();
         for o in self.later_up.iter_mut().chain(&mut self.later_down) {
@@ -245,10 +249,10 @@ impl Engine {
             self.settled = glide(&mut self.current, &self.target, self.smoothing_coeff);
             self.dirty = true;
         }
-        if self.incoming.is_none() && !self.active.same_switches(&self.current) {
-            let mut next = self.active;
-            next.settings = self.current;
-            self.incoming = Some((next, 0.0));
+        if self.fade.is_none() && !self.active.same_switches(&self.current) {
+            self.incoming = self.active;
+            self.incoming.settings = self.current;
+            self.fade = Some(0.0);
             // The incoming path starts from the active one's filters too.
             let (a, b) = self.later_up.split_at_mut(1);
             let (a, b) = if self.slot == 0 {
@@ -268,12 +272,13 @@ impl Engine {
         }
         if self.dirty {
             self.active.follow(&self.current, &self.rates, &self.table);
-            if let Some((p, _)) = &mut self.incoming {
+            if self.fade.is_some() {
+                let p = &mut self.incoming;
                 p.settings = self.current;
                 p.follow(&self.current, &self.rates, &self.table);
             }
             self.ceiling_lin = db_to_gain(self.current.ceiling);
-            self.dirty = !self.settled || self.incoming.is_some();
+            self.dirty = !self.settled || self.fade.is_some();
         } else {
             for c in &mut self.active.channels {
                 c.net.flush();
@@ -288,7 +293,7 @@ impl Engine {
 
     /// True while nothing moves: no glide, no crossfade, no coefficients to recompute.
     fn steady(&self) -> bool {
-        self.settled && !self.dirty && self.incoming.is_none()
+        self.settled && !self.dirty && self.fade.is_none()
     }
 
     /// Processes `buffers` in place: one slice per channel, all the same length (any, even 0).
@@ -348,7 +353,7 @@ impl Engine {
             };
             let end = (self.sub_pos / grid + 1) * grid;
             let mut n = (end - self.sub_pos).min(len - start);
-            if let Some((_, t)) = &self.incoming {
+            if let Some(t) = &self.fade {
                 // A block ends where a crossfade ends, so that the swap falls between blocks.
                 let left = ((1.0 - t) / self.fade_step).ceil().max(1.0);
                 n = n.min(left as usize);
@@ -413,7 +418,8 @@ impl Engine {
             &mut sc.full,
             self.isa,
         );
-        if let Some((p, t)) = &mut self.incoming {
+        if let Some(t) = &mut self.fade {
+            let p = &mut self.incoming;
             let ignored = &mut sc.ignored;
             for m in &mut ignored[..nch] {
                 m.clear(n);
@@ -547,12 +553,10 @@ impl Engine {
             m.receiver_overloads += u64::from(e & OVERLOAD != 0);
             m.ceiling_events += u64::from(e & CEILING != 0);
         }
-        if let Some((_, t)) = &self.incoming {
-            if *t >= 1.0 {
-                let (p, _) = self.incoming.take().expect("checked above");
-                self.active = p;
-                self.slot = 1 - self.slot;
-            }
+        if self.fade.is_some_and(|t| t >= 1.0) {
+            self.active = self.incoming;
+            self.fade = None;
+            self.slot = 1 - self.slot;
         }
     }
 }

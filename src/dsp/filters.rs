@@ -37,7 +37,8 @@ impl DcBlocker {
     /// nothing), then the recursion four samples per step of its chain ([`FourStep`]), fused
     /// when `FMA` (for code compiled with the FMA instructions). A state below 1e-30 is set
     /// to zero after the block, so that long silences never reach subnormals: from 1e-30 the
-    /// decay would take about 10⁷ samples to get there, and the engine's blocks are at most 64.
+    /// decay would take about 10⁷ samples to get there, and the engine's blocks are at most
+    /// [`MAX_BLOCK`](super::oversampling::MAX_BLOCK).
     #[inline(always)]
     pub fn process_block<const FMA: bool>(&mut self, x: &[f32], out: &mut [f64]) {
         let n = x.len().min(out.len());

@@ -50,9 +50,11 @@ use super::noise::NoiseSource;
 use super::oversampling::{Oversampler, MAX_BLOCK, MAX_FACTOR};
 use super::path::PathCoeffs;
 
-/// Coarse samples kept in each ring (a power of two).
-pub const RING: usize = 256;
+/// Coarse samples kept in each ring (a power of two): a run and, behind it, more than any run
+/// reads back (the full path's replay, a round trip, the histories: a few dozen).
+pub const RING: usize = 512;
 const MASK: u64 = RING as u64 - 1;
+const _: () = assert!(RING.is_power_of_two() && RING >= MAX_COARSE_RUN + 3 * REPLAY);
 /// How far below each curve's [`STRAIGHT`] limit the bounds must stay (a factor): the bound
 /// below misses a peak between samples by at most 0.6 %, and the full path's interpolator and
 /// the colour's harmonics may add a little.

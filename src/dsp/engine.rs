@@ -59,8 +59,9 @@ pub struct Engine {
     smoothing_coeff: f64,
     active: Path,
     /// The path being faded in, and the fade's progress 0 … 1 while there is one. The path
-    /// is a slot of its own, written in place: a path holds its rings (hundreds of kilobytes),
-    /// which a value moved through `process()` would put on the audio thread's stack.
+    /// is a slot of its own, written in place: a path holds its rings (over a hundred
+    /// kilobytes), which a value moved through `process()` would put on the audio thread's
+    /// stack.
     incoming: Path,
     fade: Option<f64>,
     fade_step: f64,

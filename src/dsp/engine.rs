@@ -106,16 +106,19 @@ impl Engine {
         let first = Oversampler::first_stage(factor);
         let later = Oversampler::later_stages(factor);
         let rates = Rates::new(sample_rate, factor, &later);
+        let settings = settings.clamped();
+        // The incoming slot starts as a copy; a crossfade overwrites it before reading it.
+        let active = Path::new(&settings, &rates, &table, seed);
         let mut e = Engine {
             sample_rate,
             internal_rate,
             channels,
             seed,
-            active: Path::new(&settings.clamped(), &rates, &table, seed),
-            incoming: Path::new(&settings.clamped(), &rates, &table, seed),
+            active,
+            incoming: active,
             table,
-            target: settings.clamped(),
-            current: settings.clamped(),
+            target: settings,
+            current: settings,
             settled: true,
             dirty: false,
             smoothing_coeff: 1.0 - (-(SUB_BLOCK as f64) / (SMOOTHING_TIME_S * sample_rate)).exp(),
@@ -131,7 +134,7 @@ impl Engine {
             t2: 0,
             dc: [DcBlocker::new(DC_BLOCK_HZ, sample_rate); 2],
             ceiling: [Ceiling::new(sample_rate), Ceiling::new(sample_rate)],
-            ceiling_lin: db_to_gain(settings.clamped().ceiling),
+            ceiling_lin: db_to_gain(settings.ceiling),
             sub_pos: 0,
             power_avg: [FourStep::new(); 2],
             power_coeff: (-1.0 / (POWER_AVERAGE_S * sample_rate)).exp(),

@@ -234,10 +234,15 @@ impl HalfbandStage {
         self.taps.len()
     }
 
+    /// Back to silence: only the histories in front of the work buffers, since a block's room
+    /// behind them is always written before it is read. (A takeover resets the later stages
+    /// of its channel each time; zeroing the whole buffers, sized for the longest run, cost
+    /// about 7 % of the engine's instructions on music.)
     fn reset(&mut self) {
-        self.up_buf.fill(0.0);
-        self.down_even.fill(0.0);
-        self.down_odd.fill(0.0);
+        let k = self.k();
+        self.up_buf[..2 * k - 1].fill(0.0);
+        self.down_even[..2 * k - 1].fill(0.0);
+        self.down_odd[..k].fill(0.0);
     }
 
     /// Interpolates `x` into `out` (twice as long). With zero-stuffing and a gain of 2, each
@@ -599,6 +604,57 @@ mod tests {
                         .fold(0.0, f64::max);
                     assert!(err < 3e-4, "fma {fma} fs {fs} f {f}: error {err}");
                 }
+            }
+        }
+    }
+
+    /// A reset leaves nothing of what came before: an oversampler that has run loud blocks of
+    /// every length and is then reset renders the same samples, bit for bit, as a new one.
+    #[test]
+    fn reset_forgets_everything() {
+        let x: Vec<f32> = (0..3 * MAX_BLOCK)
+            .map(|i| (0.37 * i as f32).sin() * 0.8)
+            .collect();
+        let render = |os: &mut Oversampler, ch: usize| {
+            let f = os.factor;
+            let mut hi = vec![0.0f32; x.len() * f];
+            let mut y = vec![0.0f32; x.len()];
+            let mut at = 0;
+            for n in [1, 7, MAX_BLOCK, 2 * MAX_BLOCK - 8, x.len()] {
+                let n = n.min(x.len() - at).min(os.max_in);
+                os.upsample::<false>(ch, &x[at..at + n], &mut hi[at * f..(at + n) * f]);
+                os.downsample::<false>(ch, &mut hi[at * f..(at + n) * f], &mut y[at..at + n]);
+                at += n;
+            }
+            y
+        };
+        for factor in [2, 4, 8, 16] {
+            for build in [
+                Oversampler::new,
+                Oversampler::first_stage,
+                Oversampler::later_stages,
+            ] {
+                let fresh = render(&mut build(factor), 0);
+                let mut used = build(factor);
+                for ch in 0..2 {
+                    for _ in 0..3 {
+                        let loud = render(&mut used, ch);
+                        assert!(loud.iter().any(|&v| v != 0.0));
+                    }
+                }
+                let first_difference = |y: Vec<f32>| y.iter().zip(&fresh).position(|(a, b)| a != b);
+                used.reset_channel(0);
+                let after = first_difference(render(&mut used, 0));
+                assert_eq!(
+                    after, None,
+                    "factor {factor}: channel reset, first difference"
+                );
+                used.reset();
+                let after = first_difference(render(&mut used, 1));
+                assert_eq!(
+                    after, None,
+                    "factor {factor}: whole reset, first difference"
+                );
             }
         }
     }

@@ -59,9 +59,9 @@ pub struct Engine {
     smoothing_coeff: f64,
     active: Path,
     /// The path being faded in, and the fade's progress 0 … 1 while there is one. The path
-    /// is a slot of its own, written in place: a path holds its rings (over a hundred
-    /// kilobytes), which a value moved through `process()` would put on the audio thread's
-    /// stack.
+    /// is a slot of its own: a fade starts by copying the active path into it in place and
+    /// ends by swapping the two, so that neither allocates on the audio thread (a path's
+    /// rings, hundreds of kilobytes, live on the heap).
     incoming: Path,
     fade: Option<f64>,
     fade_step: f64,
@@ -109,13 +109,14 @@ impl Engine {
         let settings = settings.clamped();
         // The incoming slot starts as a copy; a crossfade overwrites it before reading it.
         let active = Path::new(&settings, &rates, &table, seed);
+        let incoming = active.clone();
         let mut e = Engine {
             sample_rate,
             internal_rate,
             channels,
             seed,
             active,
-            incoming: active,
+            incoming,
             table,
             target: settings,
             current: settings,
@@ -207,14 +208,17 @@ impl Engine {
     pub fn reset(&mut self) {
         self.current = self.target;
         self.settled = true;
-        self.active = Path::new(&self.target, &self.rates, &self.table, self.seed);
+        self.active
+            .restart(&self.target, &self.rates, &self.table, self.seed);
         self.fade = None;
         self.up.reset();
         self.down.reset();
         for o in self.later_up.iter_mut().chain(&mut self.later_down) {
             o.reset();
         }
-        self.u2 = [[0.0; RING]; 2];
+        for u in &mut self.u2 {
+            u.fill(0.0);
+        }
         self.t2 = 0;
         for c in 0..2 {
             self.dc[c].reset();
@@ -254,7 +258,7 @@ impl Engine {
             self.dirty = true;
         }
         if self.fade.is_none() && !self.active.same_switches(&self.current) {
-            self.incoming = self.active;
+            self.incoming.copy_from(&self.active);
             self.incoming.settings = self.current;
             self.fade = Some(0.0);
             // The incoming path starts from the active one's filters too.
@@ -558,7 +562,7 @@ impl Engine {
             m.ceiling_events += u64::from(e & CEILING != 0);
         }
         if self.fade.is_some_and(|t| t >= 1.0) {
-            self.active = self.incoming;
+            std::mem::swap(&mut self.active, &mut self.incoming);
             self.fade = None;
             self.slot = 1 - self.slot;
         }
@@ -799,6 +803,47 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(worst < 3e-5, "{fs}: {worst}");
+    }
+
+    /// A reset leaves nothing of what came before (it works in place on the paths' rings, as
+    /// a host may call it on the audio thread): an engine that has run loud, taken its full
+    /// path, and switched the load type half-way through a crossfade, once reset renders the
+    /// same samples, bit for bit, as a new engine with the same settings.
+    #[test]
+    fn reset_gives_a_new_engines_output() {
+        let mut s = Settings::default();
+        s.load = LoadKind::PassiveSpeaker;
+        s.z_load = 6.0;
+        s.z_peak = 45.0;
+        s.i_max = 200.0;
+        s.noise = -90.0;
+        s.hum = -50.0;
+        let fs = 48_000.0;
+        let tone = |a: f32, n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| a * (std::f32::consts::TAU * 220.0 * i as f32 / fs as f32).sin())
+                .collect()
+        };
+        let render = |e: &mut Engine| {
+            let (mut l, mut r) = (tone(0.7, 9_000), tone(0.3, 9_000));
+            for (l, r) in l.chunks_mut(512).zip(r.chunks_mut(512)) {
+                e.process(&mut [l, r]);
+            }
+            (l, r)
+        };
+        let mut used = Engine::new(fs, 2, 1, &s);
+        render(&mut used);
+        assert!(used.full_path_use().0 > 0, "the loud tone took the full path");
+        let mut other = s;
+        other.load = LoadKind::Headphones;
+        used.set_settings(&other);
+        render(&mut used);
+        used.set_settings(&s);
+        let (mut l, mut r) = (tone(0.7, 300), tone(0.7, 300));
+        used.process(&mut [&mut l, &mut r]);
+        assert!(used.fade.is_some(), "a crossfade is under way");
+        used.reset();
+        assert!(render(&mut used) == render(&mut Engine::new(fs, 2, 1, &s)));
     }
 
     /// Where the channels switch between the paths does not depend on how the host cuts its

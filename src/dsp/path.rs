@@ -7,7 +7,7 @@ use super::network::{NetworkCoeffs, NetworkState};
 use super::network_block::NetworkBlock;
 use super::noise::{hum_fundamental_peak, HumOscillator, NoiseSource};
 use super::shapers::{Colour, ColourTable, KneeLimiter, Rails, RECEIVER_KNEE};
-use super::two_rate::{Rates, TwoRate, SAFETY, STRAIGHT};
+use super::two_rate::{ring, Rates, Ring, TwoRate, SAFETY, STRAIGHT};
 use crate::model::acoustics::spl_at_one_volt;
 use crate::model::network::Network;
 use crate::model::settings::{BALANCED_HUM_REJECTION_DB, OFF_DBU};
@@ -155,7 +155,7 @@ impl PathCoeffs {
 }
 
 /// The state of one channel of a path.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ChannelPath {
     pub net: NetworkState,
     pub noise: NoiseSource,
@@ -164,12 +164,33 @@ pub struct ChannelPath {
 }
 
 impl ChannelPath {
-    pub fn new(seed: u64) -> Self {
+    /// A channel at rest whose noise is seeded by `seed`, on the full path when `rates` has
+    /// one rate only. Allocates (its rings).
+    pub fn new(seed: u64, rates: &Rates) -> Self {
         ChannelPath {
             net: NetworkState::default(),
             noise: NoiseSource::new(seed),
-            rates: TwoRate::new(seed ^ 0x2_4A7E),
+            rates: TwoRate::new(Self::rates_seed(seed), !rates.two_rates()),
         }
+    }
+
+    fn rates_seed(seed: u64) -> u64 {
+        seed ^ 0x2_4A7E
+    }
+
+    /// Back to rest in place, as [`new`](Self::new) leaves it (no allocation).
+    fn restart(&mut self, seed: u64, rates: &Rates) {
+        self.net = NetworkState::default();
+        self.noise = NoiseSource::new(seed);
+        self.rates
+            .restart(Self::rates_seed(seed), !rates.two_rates());
+    }
+
+    /// Takes over `o`'s state in place (no allocation).
+    fn copy_from(&mut self, o: &ChannelPath) {
+        self.net = o.net;
+        self.noise = o.noise;
+        self.rates.copy_from(&o.rates);
     }
 
     /// The stage over a block of internal samples `x` in DAW units: the demanded voltage —
@@ -240,7 +261,7 @@ impl PathCoeffs {
 }
 
 /// Both channels of a path, with its switch positions and its hum.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Path {
     /// The settings this path was last computed from (its switch positions are its own).
     pub settings: Settings,
@@ -248,25 +269,48 @@ pub struct Path {
     pub channels: [ChannelPath; 2],
     /// The hum at the coarse rate, and its last values by coarse sample.
     pub hum: HumOscillator,
-    pub hum2: [f64; super::two_rate::RING],
+    pub hum2: Ring<f64>,
 }
 
 impl Path {
+    /// A path at rest for `s`, its channels' noise seeded from `seed`. Allocates (its rings);
+    /// [`restart`](Self::restart) and [`copy_from`](Self::copy_from) do not.
     pub fn new(s: &Settings, rates: &Rates, table: &ColourTable, seed: u64) -> Self {
-        let mut channels = [
-            ChannelPath::new(seed),
-            ChannelPath::new(seed ^ 0x5EED_0F_C4A2),
-        ];
-        for c in &mut channels {
-            c.rates.hot = !rates.two_rates();
-        }
         Path {
             settings: *s,
             coeffs: PathCoeffs::new(s, rates, table, None),
-            channels,
+            channels: Self::channel_seeds(seed).map(|seed| ChannelPath::new(seed, rates)),
             hum: HumOscillator::new(s.mains.hz(), rates.coarse()),
-            hum2: [0.0; super::two_rate::RING],
+            hum2: ring(0.0),
         }
+    }
+
+    fn channel_seeds(seed: u64) -> [u64; 2] {
+        [seed, seed ^ 0x5EED_0F_C4A2]
+    }
+
+    /// Back to rest for `s`, in place: what [`new`](Self::new) gives, without allocating (a
+    /// host may reset on the audio thread).
+    pub fn restart(&mut self, s: &Settings, rates: &Rates, table: &ColourTable, seed: u64) {
+        self.settings = *s;
+        self.coeffs = PathCoeffs::new(s, rates, table, None);
+        for (c, seed) in self.channels.iter_mut().zip(Self::channel_seeds(seed)) {
+            c.restart(seed, rates);
+        }
+        self.hum = HumOscillator::new(s.mains.hz(), rates.coarse());
+        self.hum2.fill(0.0);
+    }
+
+    /// Takes over `o`'s settings and state in place (no allocation): the start of a
+    /// crossfade, where the incoming path begins as a copy of the active one.
+    pub fn copy_from(&mut self, o: &Path) {
+        self.settings = o.settings;
+        self.coeffs = o.coeffs;
+        for (c, o) in self.channels.iter_mut().zip(&o.channels) {
+            c.copy_from(o);
+        }
+        self.hum = o.hum;
+        self.hum2.copy_from_slice(&o.hum2[..]);
     }
 
     /// True when `s` has the same switch positions (enums) as this path.

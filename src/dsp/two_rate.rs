@@ -141,8 +141,21 @@ impl Rates {
     }
 }
 
+/// A ring of values by coarse sample (index = time mod [`RING`]), on the heap: a path holds
+/// a dozen of them, hundreds of kilobytes that a value on the stack would carry through every
+/// move (the engine's construction, a reset on the audio thread).
+pub type Ring<T> = Box<[T; RING]>;
+
+/// A ring filled with `v`, built on the heap directly (not on the stack and then moved).
+pub fn ring<T: Copy>(v: T) -> Ring<T> {
+    vec![v; RING]
+        .into_boxed_slice()
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("the vector holds RING values"))
+}
+
 /// One channel's memory for the two paths, by coarse sample (index = time mod [`RING`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TwoRate {
     /// True while the full path runs.
     pub hot: bool,
@@ -159,19 +172,19 @@ pub struct TwoRate {
     pub coarse: NetworkState,
     /// The fast network's states by coarse sample, and the coarse sample each slot holds (a
     /// stretch of quads leaves one every fourth coarse sample: see [`StateRing`]).
-    cold_states: [NetworkState; RING],
-    cold_at: [u64; RING],
+    cold_states: Ring<NetworkState>,
+    cold_at: Ring<u64>,
     /// The fast network's last stretch ended after a quad's first pair: `coarse` is the state
     /// before that pair, and the next stretch starts there.
     pending: bool,
-    hot_states: [NetworkState; RING],
+    hot_states: Ring<NetworkState>,
     /// The fast path's stage output (v_int) and its output to the host, by coarse sample.
-    v2: [f32; RING],
-    cold_out: [f32; RING],
+    v2: Ring<f32>,
+    cold_out: Ring<f32>,
     /// The fast network's stage current and load voltage (with hum), by coarse sample: the
     /// history its bound between samples reads.
-    i_hist: [f32; RING],
-    v_hist: [f32; RING],
+    i_hist: Ring<f32>,
+    v_hist: Ring<f32>,
     noise: NoiseSource,
     /// How often the full path took over, and the coarse steps it ran (for the benchmarks).
     pub takeovers: u64,
@@ -184,25 +197,96 @@ impl TwoRate {
         self.cold_at[(t & MASK) as usize] == t
     }
 
-    pub fn new(seed: u64) -> Self {
-        TwoRate {
+    /// The memory at rest for a channel whose noise is seeded by `seed`, on the full path
+    /// (`hot`) or the fast one. Allocates.
+    pub fn new(seed: u64, hot: bool) -> Self {
+        let mut t = TwoRate {
             hot: false,
             valid_from: 0,
             calm: 0,
-            metered: i64::MIN,
+            metered: 0,
             coarse: NetworkState::default(),
-            cold_states: [NetworkState::default(); RING],
-            cold_at: [u64::MAX; RING],
+            cold_states: ring(NetworkState::default()),
+            cold_at: ring(0),
             pending: false,
-            hot_states: [NetworkState::default(); RING],
-            v2: [0.0; RING],
-            cold_out: [0.0; RING],
-            i_hist: [0.0; RING],
-            v_hist: [0.0; RING],
+            hot_states: ring(NetworkState::default()),
+            v2: ring(0.0),
+            cold_out: ring(0.0),
+            i_hist: ring(0.0),
+            v_hist: ring(0.0),
             noise: NoiseSource::new(seed),
             takeovers: 0,
             full_steps: 0,
+        };
+        t.restart(seed, hot);
+        t
+    }
+
+    /// Back to rest, in place (no allocation: a host may reset on the audio thread).
+    pub fn restart(&mut self, seed: u64, on_full: bool) {
+        // (Every field by name: a new one cannot be forgotten here.)
+        let TwoRate {
+            hot,
+            valid_from,
+            calm,
+            metered,
+            coarse,
+            cold_states,
+            cold_at,
+            pending,
+            hot_states,
+            v2,
+            cold_out,
+            i_hist,
+            v_hist,
+            noise,
+            takeovers,
+            full_steps,
+        } = self;
+        (*hot, *valid_from, *calm, *metered, *pending) = (on_full, 0, 0, i64::MIN, false);
+        *coarse = NetworkState::default();
+        cold_states.fill(NetworkState::default());
+        cold_at.fill(u64::MAX);
+        hot_states.fill(NetworkState::default());
+        for r in [v2, cold_out, i_hist, v_hist] {
+            r.fill(0.0);
         }
+        *noise = NoiseSource::new(seed);
+        (*takeovers, *full_steps) = (0, 0);
+    }
+
+    /// Takes over `o`'s values, in place (no allocation).
+    pub fn copy_from(&mut self, o: &TwoRate) {
+        let TwoRate {
+            hot,
+            valid_from,
+            calm,
+            metered,
+            coarse,
+            cold_states,
+            cold_at,
+            pending,
+            hot_states,
+            v2,
+            cold_out,
+            i_hist,
+            v_hist,
+            noise,
+            takeovers,
+            full_steps,
+        } = self;
+        (*hot, *valid_from, *calm, *metered, *pending) =
+            (o.hot, o.valid_from, o.calm, o.metered, o.pending);
+        *coarse = o.coarse;
+        cold_states.copy_from_slice(&o.cold_states[..]);
+        cold_at.copy_from_slice(&o.cold_at[..]);
+        hot_states.copy_from_slice(&o.hot_states[..]);
+        v2.copy_from_slice(&o.v2[..]);
+        cold_out.copy_from_slice(&o.cold_out[..]);
+        i_hist.copy_from_slice(&o.i_hist[..]);
+        v_hist.copy_from_slice(&o.v_hist[..]);
+        *noise = o.noise;
+        (*takeovers, *full_steps) = (o.takeovers, o.full_steps);
     }
 }
 
@@ -703,8 +787,8 @@ impl ChannelRun<'_> {
         }
         let mut o = k.coarse.step(coarse, &window);
         StateRing {
-            states: &mut c.cold_states,
-            at: &mut c.cold_at,
+            states: &mut c.cold_states[..],
+            at: &mut c.cold_at[..],
         }
         .put(t, *coarse);
         o.v_load += k.hum_peak * self.hum2[(t & MASK) as usize];
@@ -806,8 +890,8 @@ impl ChannelRun<'_> {
                 i_load: &mut l_all[L - lead..L + m],
             },
             StateRing {
-                states: &mut c.cold_states,
-                at: &mut c.cold_at,
+                states: &mut c.cold_states[..],
+                at: &mut c.cold_at[..],
             },
             first.wrapping_add(1).wrapping_sub(lead as u64),
         );
@@ -1151,8 +1235,8 @@ impl ChannelRun<'_> {
                     i_load: &mut i_load[..m],
                 },
                 StateRing {
-                    states: &mut c.cold_states,
-                    at: &mut c.cold_at,
+                    states: &mut c.cold_states[..],
+                    at: &mut c.cold_at[..],
                 },
                 t0.wrapping_add(1),
             );

@@ -282,11 +282,13 @@ mod tests {
                 level * (i as f64 * 0.031).sin()
             })
             .collect();
-        // Look-aheads of 1, 29, 32, 64, 128 and 256 samples: shorter, as long as and longer
-        // than the pieces the delay line moves in at rest (DELAY_CHUNK), and blocks up to
-        // twice those pieces.
-        const _: () = assert!(DELAY_CHUNK == 128);
-        for fs in [1000.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0, 384_000.0] {
+        // Look-aheads of 1, 29, 32, 64, 128, 256 and 512 samples: shorter, as long as and
+        // longer than the pieces the delay line moves in at rest (DELAY_CHUNK), and blocks up
+        // to twice those pieces.
+        const _: () = assert!(DELAY_CHUNK == 256);
+        for fs in [
+            1000.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0, 384_000.0, 768_000.0,
+        ] {
             let mut a = Ceiling::new(fs);
             let mut b = Ceiling::new(fs);
             // At rest with the running sum a rounding away from exact, just before a resum.

@@ -30,8 +30,8 @@ use crate::model::Settings;
 /// Host samples between coefficient updates while settings move.
 pub const SUB_BLOCK: usize = 16;
 /// Host samples in one block while nothing moves (no glide, no crossfade): a block's fixed
-/// costs spread over more samples. Eight sub-blocks, the most the stages take at once.
-pub const STEADY_BLOCK: usize = 8 * SUB_BLOCK;
+/// costs spread over more samples. Sixteen sub-blocks, the most the stages take at once.
+pub const STEADY_BLOCK: usize = 16 * SUB_BLOCK;
 const _: () = assert!(STEADY_BLOCK == MAX_BLOCK);
 /// Length of a switch crossfade, seconds.
 pub const CROSSFADE_S: f64 = 0.020;
@@ -833,7 +833,10 @@ mod tests {
         };
         let mut used = Engine::new(fs, 2, 1, &s);
         render(&mut used);
-        assert!(used.full_path_use().0 > 0, "the loud tone took the full path");
+        assert!(
+            used.full_path_use().0 > 0,
+            "the loud tone took the full path"
+        );
         let mut other = s;
         other.load = LoadKind::Headphones;
         used.set_settings(&other);

@@ -77,8 +77,8 @@ fn halfband_side_taps(k: usize) -> Vec<f64> {
     taps
 }
 
-/// Most host samples processed as one block (the engine's steady block, eight sub-blocks).
-pub const MAX_BLOCK: usize = 128;
+/// Most host samples processed as one block (the engine's steady block, sixteen sub-blocks).
+pub const MAX_BLOCK: usize = 256;
 /// Most internal samples in one block.
 pub const MAX_INTERNAL_BLOCK: usize = MAX_BLOCK * MAX_FACTOR;
 

@@ -52,7 +52,7 @@ use super::path::PathCoeffs;
 
 /// Coarse samples kept in each ring (a power of two): a run and, behind it, more than any run
 /// reads back (the full path's replay, a round trip, the histories: a few dozen).
-pub const RING: usize = 512;
+pub const RING: usize = 1024;
 const MASK: u64 = RING as u64 - 1;
 const _: () = assert!(RING.is_power_of_two() && RING >= MAX_COARSE_RUN + 3 * REPLAY);
 /// How far below each curve's [`STRAIGHT`] limit the bounds must stay (a factor): the bound
@@ -521,12 +521,12 @@ pub struct RunScratch {
 }
 
 impl RunScratch {
+    /// Zeroed, built on the heap directly: over 300 kilobytes, which an unoptimised build
+    /// would first put on the stack.
     pub fn new() -> Box<RunScratch> {
-        Box::new(RunScratch {
-            full: FullScratch::new(),
-            fast: FastScratch::new(),
-            hum: [0.0; 2 * MAX_BLOCK],
-        })
+        // SAFETY: RunScratch, FullScratch and FastScratch hold nothing but arrays of f32,
+        // f64, u8 and bool, for all of which zero bytes are a valid value (0.0, 0, false).
+        unsafe { Box::<RunScratch>::new_zeroed().assume_init() }
     }
 }
 
@@ -553,30 +553,6 @@ pub struct FullScratch {
     pub y: [f32; MAX_COARSE_RUN],
 }
 
-impl FullScratch {
-    fn new() -> FullScratch {
-        FullScratch {
-            up: [0.0; MAX_FULL_RUN],
-            noise: [0.0; MAX_FULL_RUN],
-            demand: [0.0; MAX_FULL_RUN],
-            v_int: [0.0; MAX_FULL_RUN],
-            net_v: [0.0; MAX_FULL_RUN],
-            i_out: [0.0; MAX_FULL_RUN],
-            i_load: [0.0; MAX_FULL_RUN],
-            limiting: [false; MAX_FULL_RUN],
-            hum: [0.0; MAX_FULL_RUN],
-            v_load: [0.0; MAX_FULL_RUN],
-            overload: [false; MAX_FULL_RUN],
-            out: [0.0; MAX_FULL_RUN],
-            near: [false; MAX_FULL_RUN],
-            events: [0; MAX_FULL_RUN],
-            p: [0.0; MAX_FULL_RUN],
-            x: [0.0; MAX_COARSE_RUN],
-            y: [0.0; MAX_COARSE_RUN],
-        }
-    }
-}
-
 /// Working memory of the fast path (and of the hand-back, which runs it) for one run. Index j
 /// of the network's buffers is the coarse sample the run's network starts at (in the
 /// hand-back, its first pair's), plus j; the bounds' buffers hold three values of history
@@ -598,24 +574,6 @@ pub struct FastScratch {
     heard: [f32; MAX_COARSE_RUN],
     i_near: [f32; MAX_COARSE_RUN + 3],
     v_near: [f32; MAX_COARSE_RUN + 3],
-}
-
-impl FastScratch {
-    fn new() -> FastScratch {
-        FastScratch {
-            x: [0.0; MAX_COARSE_RUN],
-            z: [0.0; MAX_COARSE_RUN],
-            stage: [0.0; LEAD + MAX_COARSE_RUN + PAIR_INPUTS],
-            near: [false; MAX_COARSE_RUN],
-            v_load: [0.0; LEAD + MAX_COARSE_RUN],
-            i_out: [0.0; LEAD + MAX_COARSE_RUN],
-            i_load: [0.0; LEAD + MAX_COARSE_RUN],
-            hum: [0.0; MAX_COARSE_RUN],
-            heard: [0.0; MAX_COARSE_RUN],
-            i_near: [0.0; MAX_COARSE_RUN + 3],
-            v_near: [0.0; MAX_COARSE_RUN + 3],
-        }
-    }
 }
 
 /// Everything one channel of one path needs for a run.

@@ -130,6 +130,14 @@ fn fir_block_of<const FMA: bool, const K: usize>(taps: &[f32; K], buf: &[f32], o
     let n = out.len();
     assert!(buf.len() >= n + 2 * K - 1, "the block's windows lie in buf");
     let mut i0 = 0;
+    // Four groups at once where there are enough: with AVX-512 a group of 2·LANES is one
+    // register, and one chain of K multiply-adds waits on itself; four groups are two such
+    // chains (four with AVX2) that overlap.
+    while i0 + 4 * LANES <= n {
+        let window = &buf[i0..i0 + 2 * K - 1 + 4 * LANES];
+        out[i0..i0 + 4 * LANES].copy_from_slice(&group::<FMA, K, { 4 * LANES }>(taps, window));
+        i0 += 4 * LANES;
+    }
     while i0 + 2 * LANES <= n {
         // (A slice of a length fixed at compile time: the taps' slices of it need no checks.)
         let window = &buf[i0..i0 + 2 * K - 1 + 2 * LANES];

@@ -200,6 +200,8 @@ impl TwoRate {
     /// The memory at rest for a channel whose noise is seeded by `seed`, on the full path
     /// (`hot`) or the fast one. Allocates.
     pub fn new(seed: u64, hot: bool) -> Self {
+        // The values here only fill the fields: `restart` below sets every one of them, so
+        // that the state at rest is written down once.
         let mut t = TwoRate {
             hot: false,
             valid_from: 0,

@@ -62,12 +62,13 @@ impl NoiseSource {
         v as f64
     }
 
-    /// Samples `start ..` of the stream into `out`, leaving the counter alone: for a stream
-    /// read by sample index (the fast path's noise, which may be read twice).
+    /// Adds `offset + scale·z` to each value of `out`, z the samples `start ..` of the
+    /// stream, leaving the counter alone: for a stream read by sample index (the fast path's
+    /// noise, which may be read twice), added where it is used.
     #[inline(always)]
-    pub fn fill_at(&self, start: u32, out: &mut [f32]) {
+    pub fn add_at(&self, start: u32, scale: f32, offset: f32, out: &mut [f32]) {
         for (i, o) in out.iter_mut().enumerate() {
-            *o = Self::sample(self.key, start.wrapping_add(i as u32));
+            *o += offset + scale * Self::sample(self.key, start.wrapping_add(i as u32));
         }
     }
 

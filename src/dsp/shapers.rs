@@ -191,7 +191,14 @@ impl Rails {
             // (A NaN fails both tests and takes the curve.)
             let straight = d.iter().fold(true, |s, &v| s & (v <= kp) & (v >= -kn));
             if straight {
-                o.copy_from_slice(d);
+                // (A whole group as one fixed-size move: a slice copy would call `memcpy`.)
+                match (
+                    <&mut [f32; GROUP]>::try_from(&mut *o),
+                    <&[f32; GROUP]>::try_from(d),
+                ) {
+                    (Ok(o), Ok(d)) => *o = *d,
+                    _ => o.copy_from_slice(d),
+                }
             } else {
                 self.bend_block(d, o);
             }

@@ -292,6 +292,15 @@ impl TwoRate {
     }
 }
 
+/// The `n` values of `ring` from time `t` on, as the two slices they lie in (the second empty
+/// unless they wrap around the ring's end).
+#[inline(always)]
+pub fn ring_parts<T>(ring: &[T; RING], t: u64, n: usize) -> (&[T], &[T]) {
+    let s = (t & MASK) as usize;
+    let first = (RING - s).min(n);
+    (&ring[s..s + first], &ring[..n - first])
+}
+
 /// Copies the values of `ring` from time `t` on (wrapping around its end) into `out`.
 #[inline(always)]
 pub fn ring_read<T: Copy>(ring: &[T; RING], t: u64, out: &mut [T]) {
@@ -315,8 +324,25 @@ pub fn ring_write<T: Copy>(ring: &mut [T; RING], t: u64, src: &[T]) {
     }
 }
 
-/// Marks in `near` each sample of `x` (after its first three, the history) where the signal
-/// these samples come from may leave −`neg` … `pos` between the sample before and this one.
+/// [`ring_read`] for a few values (a history), one at a time: no call to copy a handful.
+#[inline(always)]
+fn ring_read_few<T: Copy>(ring: &[T; RING], t: u64, out: &mut [T]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = ring[(t.wrapping_add(i as u64) & MASK) as usize];
+    }
+}
+
+/// [`ring_write`] for a few values, one at a time.
+#[inline(always)]
+fn ring_write_few<T: Copy>(ring: &mut [T; RING], t: u64, src: &[T]) {
+    for (i, &v) in src.iter().enumerate() {
+        ring[(t.wrapping_add(i as u64) & MASK) as usize] = v;
+    }
+}
+
+/// The first sample of `x` (counted after its first three, the history) where the signal
+/// these samples come from may leave −`neg` … `pos` between the sample before and this one,
+/// if any.
 ///
 /// Between samples n − 1 and n the straight line through them misses the signal by
 /// τ(1 − τ)/2 · x″(ξ) ≤ x″/8 (τ the fraction of the period), and the second differences
@@ -329,28 +355,50 @@ pub fn ring_write<T: Copy>(ring: &mut [T; RING], t: u64, src: &[T]) {
 /// 88.2 kHz) at random levels peaked at most 0.6 % above the bound wherever they came within
 /// 70 % of their largest value, 0.8 % below 0.25 cycles per sample and 1.6 % below 0.29 (the
 /// first ×2 stage's transition band) (`benches/calm_bound.py`). [`SAFETY`] covers that.
+///
+/// Marks are rare: the samples are tested [`REACH_CHUNK`] at a time without an early exit (in
+/// vector registers), and only a chunk with a mark is searched for its first.
 #[inline(always)]
-fn reach(x: &[f32], pos: f32, neg: f32, near: &mut [bool]) {
-    let x = &x[..near.len() + 3];
-    for (nr, w) in near.iter_mut().zip(x.windows(4)) {
-        let (x3, x2, x1, x0) = (w[0], w[1], w[2], w[3]);
-        // Plain comparisons: the values are finite (the engine sanitises its input), so NaN's
-        // rules for `max` would cost instructions for nothing. A NaN here would go unmarked.
-        let (c0, c1) = ((x0 - 2.0 * x1 + x2).abs(), (x1 - 2.0 * x2 + x3).abs());
-        let d = if c0 > c1 { c0 } else { c1 } * CURVATURE;
-        let (hi, lo) = if x0 > x1 { (x0, x1) } else { (x1, x0) };
-        *nr |= (hi + d > pos) | (lo - d < -neg);
+fn reach(x: &[f32], pos: f32, neg: f32) -> Option<usize> {
+    let n = x.len() - 3;
+    let mut j = 0;
+    while j < n {
+        let e = (j + REACH_CHUNK).min(n);
+        let chunk = &x[j..e + 3];
+        if chunk.windows(4).fold(false, |a, w| a | leaves(w, pos, neg)) {
+            return chunk
+                .windows(4)
+                .position(|w| leaves(w, pos, neg))
+                .map(|p| j + p);
+        }
+        j = e;
     }
+    None
 }
 
-/// The first host sample (two coarse samples) marked in `near`, if any: a scan without an
-/// early exit first, as marks are rare.
+/// Whether the signal may leave −`neg` … `pos` between the last two of four samples (see
+/// [`reach`]). (A function always inlined, not a closure, which the compiler might keep apart
+/// and compile without the caller's instruction set.)
 #[inline(always)]
-fn first_near_host(near: &[bool]) -> Option<usize> {
-    if near.iter().fold(false, |a, &b| a | b) {
-        near.iter().position(|&b| b).map(|j| j / 2)
-    } else {
-        None
+fn leaves(w: &[f32], pos: f32, neg: f32) -> bool {
+    // Plain comparisons: the values are finite (the engine sanitises its input), so NaN's
+    // rules for `max` would cost instructions for nothing. A NaN here would go unmarked.
+    let (x3, x2, x1, x0) = (w[0], w[1], w[2], w[3]);
+    let (c0, c1) = ((x0 - 2.0 * x1 + x2).abs(), (x1 - 2.0 * x2 + x3).abs());
+    let d = if c0 > c1 { c0 } else { c1 } * CURVATURE;
+    let (hi, lo) = if x0 > x1 { (x0, x1) } else { (x1, x0) };
+    (hi + d > pos) | (lo - d < -neg)
+}
+
+/// Samples [`reach`] tests between looks for a mark.
+const REACH_CHUNK: usize = 64;
+
+/// The earlier of two marks.
+#[inline(always)]
+fn earlier(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        _ => a.or(b),
     }
 }
 
@@ -364,9 +412,9 @@ fn with_history(x: &mut [f32], ring: &mut [f32; RING], t: u64, history: Option<f
     let h = &mut x[..3];
     match history {
         Some(v) => h.fill(v),
-        None => ring_read(ring, t.wrapping_sub(3), h),
+        None => ring_read_few(ring, t.wrapping_sub(3), h),
     }
-    ring_write(ring, t.wrapping_add(n as u64).wrapping_sub(3), &x[n..]);
+    ring_write_few(ring, t.wrapping_add(n as u64).wrapping_sub(3), &x[n..]);
 }
 
 /// Sums and peaks of some of the network's values: what the hand-back measures before it
@@ -458,8 +506,32 @@ impl BlockMeasure {
 /// keeps in vector registers; their order depends only on the slices).
 #[inline(always)]
 fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
-    // One pass per quantity: each is a plain loop over eight lanes, two registers of four
-    // (two chains of additions that do not wait for each other) or one of eight.
+    // One pass for all five: five chains of eight lanes that do not wait for each other (a
+    // pass per quantity waited on its one chain of additions).
+    let n = v.len().min(i.len());
+    let whole = n - n % 8;
+    let mut a = [[0.0f64; 8]; 5];
+    // (A macro, not a closure: a closure the compiler kept apart would lose the caller's
+    // instruction set.)
+    macro_rules! add {
+        ($l:expr, $v:expr, $i:expr) => {{
+            let (l, v, i): (usize, f64, f64) = ($l, $v, $i);
+            a[0][l] += v;
+            a[1][l] += v * v;
+            a[2][l] += i * i;
+            a[3][l] = if v.abs() > a[3][l] { v.abs() } else { a[3][l] };
+            a[4][l] = if i.abs() > a[4][l] { i.abs() } else { a[4][l] };
+        }};
+    }
+    for (v, i) in v[..whole].chunks_exact(8).zip(i[..whole].chunks_exact(8)) {
+        let (v, i): (&[f64; 8], &[f64; 8]) = (v.try_into().expect("8"), i.try_into().expect("8"));
+        for l in 0..8 {
+            add!(l, v[l], i[l]);
+        }
+    }
+    for l in 0..n - whole {
+        add!(l, v[whole + l], i[whole + l]);
+    }
     let sum = |x: [f64; 8]| ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
     let top = |x: [f64; 8]| {
         let m = |a: f64, b: f64| a.max(b);
@@ -468,13 +540,7 @@ fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
             m(m(x[4], x[5]), m(x[6], x[7])),
         )
     };
-    [
-        sum(lanes(v, |a, v| a + v)),
-        sum(lanes(v, |a, v| a + v * v)),
-        sum(lanes(i, |a, i| a + i * i)),
-        top(lanes(v, |a, v| if v.abs() > a { v.abs() } else { a })),
-        top(lanes(i, |a, i| if i.abs() > a { i.abs() } else { a })),
-    ]
+    [sum(a[0]), sum(a[1]), sum(a[2]), top(a[3]), top(a[4])]
 }
 
 /// `f` folded over `x` in eight lanes from zero: lane l takes x[l], x[l + 8], …
@@ -514,7 +580,7 @@ pub fn lane_peak(x: &[f32]) -> f32 {
 }
 
 /// Working memory of both paths for one run, allocated once: the buffers are written before
-/// they are read, so nothing is cleared per run (except the bounds' marks, which accumulate).
+/// they are read, so nothing is cleared per run.
 pub struct RunScratch {
     pub full: FullScratch,
     pub fast: FastScratch,
@@ -560,14 +626,9 @@ pub struct FullScratch {
 /// hand-back, its first pair's), plus j; the bounds' buffers hold three values of history
 /// first.
 pub struct FastScratch {
-    /// The stage's input and its noise, by coarse sample.
-    x: [f32; MAX_COARSE_RUN],
-    z: [f32; MAX_COARSE_RUN],
     /// The stage's output, from the oldest input the first pair reads (the fast path keeps
     /// [`LEAD`] more in front).
     stage: [f32; LEAD + MAX_COARSE_RUN + PAIR_INPUTS],
-    /// Coarse samples a bound found near a knee.
-    near: [bool; MAX_COARSE_RUN],
     /// The network's outputs (the fast path's from index [`LEAD`]).
     v_load: [f64; LEAD + MAX_COARSE_RUN],
     i_out: [f64; LEAD + MAX_COARSE_RUN],
@@ -711,24 +772,18 @@ impl ChannelRun<'_> {
     /// line and let it through unchanged). `x` and `z` are working memory.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn fast_stage(
-        &self,
-        c: &mut TwoRate,
-        a: u64,
-        b: u64,
-        demand: &mut [f32],
-        x: &mut [f32; MAX_COARSE_RUN],
-        z: &mut [f32; MAX_COARSE_RUN],
-    ) {
+    fn fast_stage(&self, c: &TwoRate, a: u64, b: u64, demand: &mut [f32]) {
         let k = self.k;
         let n = (b - a) as usize;
-        ring_read(self.u2, a, &mut x[..n]);
-        k.colour.apply_block(k.drive, &x[..n], &mut demand[..n]);
-        c.noise.fill_at(a as u32, &mut z[..n]);
-        let (dc, sigma) = (k.dc as f32, k.noise_sigma_coarse as f32);
-        for (d, z) in demand[..n].iter_mut().zip(&z[..n]) {
-            *d += dc + sigma * z;
+        // Read from the ring where it lies (in two pieces where it wraps).
+        let (older, newer) = ring_parts(self.u2, a, n);
+        let (d_older, d_newer) = demand[..n].split_at_mut(older.len());
+        k.colour.apply_block(k.drive, older, d_older);
+        if !newer.is_empty() {
+            k.colour.apply_block(k.drive, newer, d_newer);
         }
+        let (dc, sigma) = (k.dc as f32, k.noise_sigma_coarse as f32);
+        c.noise.add_at(a as u32, sigma, dc, &mut demand[..n]);
         // The rails are a straight line below their knees and within 1e-5 of their knees of it
         // up to their STRAIGHT limits, and the fast path only delivers samples whose demand
         // stays below those between samples too: what it lets through is the demand itself.
@@ -796,40 +851,31 @@ impl ChannelRun<'_> {
         const BACK: usize = PAIR_INPUTS - 2;
         const L: usize = LEAD;
         let FastScratch {
-            x,
-            z,
             stage,
-            near,
             v_load: v_all,
             i_out: i_all,
             i_load: l_all,
-            hum,
             heard,
             i_near,
             v_near,
+            ..
         } = sc;
-        ring_read(
+        ring_read_few(
             &c.v2,
             a.wrapping_sub((L + BACK) as u64),
             &mut stage[..L + BACK],
         );
-        self.fast_stage(c, a, b, &mut stage[L + BACK..L + BACK + n], x, z);
+        self.fast_stage(c, a, b, &mut stage[L + BACK..L + BACK + n]);
         // The ring keeps only what the next run reads of this one, its history: it starts where
         // this one ends, or after a hand-back, whose catch-up writes the ring again.
-        ring_write(
+        ring_write_few(
             &mut c.v2,
             b.wrapping_sub((L + BACK) as u64),
             &stage[n..n + L + BACK],
         );
-        near[..n].fill(false);
         let (calm_pos, calm_neg) = k.calm_rails;
-        reach(
-            &stage[L + BACK - 3..L + BACK + n],
-            calm_pos,
-            calm_neg,
-            &mut near[..n],
-        );
-        let stage_calm = first_near_host(&near[..n]).unwrap_or(hosts);
+        let stage_calm =
+            reach(&stage[L + BACK - 3..L + BACK + n], calm_pos, calm_neg).map_or(hosts, |j| j / 2);
         // The network, LA behind, up to the first host sample where the stage comes near.
         let first = a.wrapping_sub(LA);
         // Index j of these is coarse sample `first` + j; the bounds' buffers hold the three
@@ -861,10 +907,15 @@ impl ChannelRun<'_> {
             *w = i as f32;
         }
         // Hum, receiver, listen scale.
-        ring_read(self.hum2, first, &mut hum[..m]);
-        for ((v, w), &h) in v_load[..m].iter_mut().zip(&mut v_near[3..]).zip(&hum[..m]) {
-            *v += k.hum_peak * h;
-            *w = *v as f32;
+        // (The hum read from its ring where it lies, in two pieces where it wraps.)
+        let (older, newer) = ring_parts(self.hum2, first, m);
+        let (v_older, v_newer) = v_load[..m].split_at_mut(older.len());
+        let (w_older, w_newer) = v_near[3..3 + m].split_at_mut(older.len());
+        for (v, w, hum) in [(v_older, w_older, older), (v_newer, w_newer, newer)] {
+            for ((v, w), &h) in v.iter_mut().zip(w).zip(hum) {
+                *v += k.hum_peak * h;
+                *w = *v as f32;
+            }
         }
         if k.receiver_on {
             for (o, &v) in heard[..m].iter_mut().zip(&v_load[..m]) {
@@ -881,12 +932,14 @@ impl ChannelRun<'_> {
         with_history(&mut i_near[..m + 3], &mut c.i_hist, first, None);
         with_history(&mut v_near[..m + 3], &mut c.v_hist, first, None);
         let calm = k.calm_current as f32;
-        reach(&i_near[..m + 3], calm, calm, &mut near[..m]);
+        let mut mark = reach(&i_near[..m + 3], calm, calm);
         if k.receiver_on {
             let calm = k.calm_receiver as f32;
-            reach(&v_near[..m + 3], calm, calm, &mut near[..m]);
+            // (Only the receiver's marks before the current's can end the run sooner.)
+            let upto = mark.unwrap_or(m);
+            mark = earlier(mark, reach(&v_near[..upto + 3], calm, calm));
         }
-        let calm_hosts = first_near_host(&near[..m]).unwrap_or(stage_calm);
+        let calm_hosts = mark.map_or(stage_calm, |j| j / 2);
         // Meters: index j is the network's value at coarse sample a + j − LA. The fast path
         // always starts where the values were last measured (after a hand-back `leave_full`
         // has measured up to a − LA), so every value here is new.
@@ -1126,10 +1179,7 @@ impl ChannelRun<'_> {
         let lo = first.wrapping_sub((TAPS - LOOKAHEAD - 1) as u64);
         let n = mp.wrapping_sub(lo) as usize;
         let FastScratch {
-            x,
-            z,
             stage: demand,
-            near,
             v_load,
             i_out,
             i_load,
@@ -1141,14 +1191,12 @@ impl ChannelRun<'_> {
         } = sc;
         // (The fast path's rings are only read after it has written them again, so a failed
         // attempt leaves nothing to undo.)
-        self.fast_stage(c, lo, mp, &mut demand[..n], x, z);
+        self.fast_stage(c, lo, mp, &mut demand[..n]);
         // The single steps below read their windows here, and the next fast run its history.
         ring_write(&mut c.v2, lo, &demand[..n]);
         let k = self.k;
-        near[..n].fill(false);
         let (calm_pos, calm_neg) = k.calm_rails;
-        reach(&demand[..n], calm_pos, calm_neg, &mut near[..n - 3]);
-        if near[..n - 3].iter().any(|&b| b) {
+        if reach(&demand[..n], calm_pos, calm_neg).is_some() {
             return false;
         }
         let mut coarse = c.hot_states[(first.wrapping_sub(1) & MASK) as usize];
@@ -1235,13 +1283,14 @@ impl ChannelRun<'_> {
         with_history(i_near, &mut c.i_hist, first, Some(i_near[3]));
         with_history(v_near, &mut c.v_hist, first, Some(v_near[3]));
         let calm = k.calm_current as f32;
-        reach(i_near, calm, calm, &mut near[..len]);
+        if reach(i_near, calm, calm).is_some() {
+            return false;
+        }
         if k.receiver_on {
             let calm = k.calm_receiver as f32;
-            reach(v_near, calm, calm, &mut near[..len]);
-        }
-        if near[..len].iter().any(|&b| b) {
-            return false;
+            if reach(v_near, calm, calm).is_some() {
+                return false;
+            }
         }
         meas.merge(host, &h);
         c.metered = c.metered.max(last as i64);

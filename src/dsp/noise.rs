@@ -51,7 +51,10 @@ impl NoiseSource {
     #[inline(always)]
     fn sample(key: u32, index: u32) -> f32 {
         let a = scramble(index ^ key);
-        let sum = (a & 0xFF) + ((a >> 8) & 0xFF) + ((a >> 16) & 0xFF) + (a >> 24);
+        // The four bytes' sum in two steps: the bytes in pairs (two sums of at most 510, in
+        // the halves), then the halves.
+        let pairs = (a & 0x00FF_00FF) + ((a >> 8) & 0x00FF_00FF);
+        let sum = (pairs & 0xFFFF) + (pairs >> 16);
         (sum as f32 - 2.0 * 255.0) * IRWIN_HALL_SCALE
     }
 
@@ -218,6 +221,20 @@ impl HumOscillator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each sample is the sum of its hash's four bytes, scaled: summed here byte by byte.
+    #[test]
+    fn samples_sum_their_hashs_bytes() {
+        let n = NoiseSource::new(11);
+        let mut block = vec![0.0f32; 70_000];
+        n.add_at(123, 1.0, 0.0, &mut block);
+        for (i, &got) in block.iter().enumerate() {
+            let a = scramble((123 + i as u32) ^ n.key);
+            let sum: u32 = a.to_le_bytes().iter().map(|&b| u32::from(b)).sum();
+            let want = (sum as f32 - 510.0) * IRWIN_HALL_SCALE;
+            assert_eq!(got, want, "sample {i}");
+        }
+    }
 
     #[test]
     fn noise_has_unit_variance_and_zero_mean() {

@@ -247,8 +247,8 @@ impl PathCoeffs {
             *v = n + hum_peak * h;
         }
         if self.receiver_on {
-            for ((o, ov), &v) in out.iter_mut().zip(overload.iter_mut()).zip(v_load.iter()) {
-                *o = (self.receiver.apply(v) * scale) as f32;
+            self.receiver.apply_scaled(v_load, scale, out);
+            for (ov, &v) in overload.iter_mut().zip(v_load.iter()) {
                 *ov = v.abs() > self.receiver_peak;
             }
         } else {

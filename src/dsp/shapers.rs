@@ -56,6 +56,29 @@ impl KneeLimiter {
             y.copysign(x)
         }
     }
+
+    /// `out` = the curve of `x` times `scale`, in single precision: [`apply`](Self::apply)
+    /// sample by sample, the same values, but a group of eight that stays below the knee
+    /// (nearly every group) goes as the straight line in vector registers, without the
+    /// branch per sample and the exponential's call that keep the plain loop scalar.
+    #[inline(always)]
+    pub fn apply_scaled(&self, x: &[f64], scale: f64, out: &mut [f32]) {
+        const GROUP: usize = 8;
+        let knee = self.knee_at;
+        let n = x.len().min(out.len());
+        for (o, x) in out[..n].chunks_mut(GROUP).zip(x[..n].chunks(GROUP)) {
+            // (A NaN fails the test and takes the curve, as in `apply`.)
+            if x.iter().fold(true, |s, &v| s & (v.abs() <= knee)) {
+                for (o, &v) in o.iter_mut().zip(x) {
+                    *o = (v * scale) as f32;
+                }
+            } else {
+                for (o, &v) in o.iter_mut().zip(x) {
+                    *o = (self.apply(v) * scale) as f32;
+                }
+            }
+        }
+    }
 }
 
 /// tanh from one exponential: tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|}), exact to rounding

@@ -506,32 +506,8 @@ impl BlockMeasure {
 /// keeps in vector registers; their order depends only on the slices).
 #[inline(always)]
 fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
-    // One pass for all five: five chains of eight lanes that do not wait for each other (a
-    // pass per quantity waited on its one chain of additions).
-    let n = v.len().min(i.len());
-    let whole = n - n % 8;
-    let mut a = [[0.0f64; 8]; 5];
-    // (A macro, not a closure: a closure the compiler kept apart would lose the caller's
-    // instruction set.)
-    macro_rules! add {
-        ($l:expr, $v:expr, $i:expr) => {{
-            let (l, v, i): (usize, f64, f64) = ($l, $v, $i);
-            a[0][l] += v;
-            a[1][l] += v * v;
-            a[2][l] += i * i;
-            a[3][l] = if v.abs() > a[3][l] { v.abs() } else { a[3][l] };
-            a[4][l] = if i.abs() > a[4][l] { i.abs() } else { a[4][l] };
-        }};
-    }
-    for (v, i) in v[..whole].chunks_exact(8).zip(i[..whole].chunks_exact(8)) {
-        let (v, i): (&[f64; 8], &[f64; 8]) = (v.try_into().expect("8"), i.try_into().expect("8"));
-        for l in 0..8 {
-            add!(l, v[l], i[l]);
-        }
-    }
-    for l in 0..n - whole {
-        add!(l, v[whole + l], i[whole + l]);
-    }
+    // One pass per quantity: each is a plain loop over eight lanes, two registers of four
+    // (two chains of additions that do not wait for each other) or one of eight.
     let sum = |x: [f64; 8]| ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
     let top = |x: [f64; 8]| {
         let m = |a: f64, b: f64| a.max(b);
@@ -540,7 +516,13 @@ fn lane_sums(v: &[f64], i: &[f64]) -> [f64; 5] {
             m(m(x[4], x[5]), m(x[6], x[7])),
         )
     };
-    [sum(a[0]), sum(a[1]), sum(a[2]), top(a[3]), top(a[4])]
+    [
+        sum(lanes(v, |a, v| a + v)),
+        sum(lanes(v, |a, v| a + v * v)),
+        sum(lanes(i, |a, i| a + i * i)),
+        top(lanes(v, |a, v| if v.abs() > a { v.abs() } else { a })),
+        top(lanes(i, |a, i| if i.abs() > a { i.abs() } else { a })),
+    ]
 }
 
 /// `f` folded over `x` in eight lanes from zero: lane l takes x[l], x[l + 8], …
@@ -918,9 +900,8 @@ impl ChannelRun<'_> {
             }
         }
         if k.receiver_on {
-            for (o, &v) in heard[..m].iter_mut().zip(&v_load[..m]) {
-                *o = (k.receiver.apply(v) * k.out_scale) as f32;
-            }
+            k.receiver
+                .apply_scaled(&v_load[..m], k.out_scale, &mut heard[..m]);
         } else {
             for (o, &v) in heard[..m].iter_mut().zip(&v_load[..m]) {
                 *o = (v * k.out_scale) as f32;
@@ -970,10 +951,10 @@ impl ChannelRun<'_> {
         }
         if k.receiver_on {
             let events = &mut meas.events[o0 / 2..o0 / 2 + calm_hosts];
+            let peak = k.receiver_peak;
             for (e, v) in events.iter_mut().zip(v_load[..done].chunks_exact(2)) {
-                if v[0].abs().max(v[1].abs()) > k.receiver_peak {
-                    *e |= OVERLOAD;
-                }
+                // (Without a branch: overloads are rare, and the loop stays in vectors.)
+                *e |= u8::from((v[0].abs() > peak) | (v[1].abs() > peak)) * OVERLOAD;
             }
         }
         debug_assert!(c.metered <= a as i64 - LA as i64);

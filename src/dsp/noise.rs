@@ -224,7 +224,7 @@ mod tests {
 
     /// Each sample is the sum of its hash's four bytes, scaled: summed here byte by byte.
     #[test]
-    fn samples_sum_their_hashs_bytes() {
+    fn each_sample_is_its_hashs_byte_sum() {
         let n = NoiseSource::new(11);
         let mut block = vec![0.0f32; 70_000];
         n.add_at(123, 1.0, 0.0, &mut block);

@@ -505,6 +505,25 @@ mod tests {
         }
     }
 
+    /// Over a block, groups below the knee and groups across it give the curve sample by
+    /// sample, scaled, for every length (whole groups of eight and the rest).
+    #[test]
+    fn knee_limiter_over_a_block_is_the_curve() {
+        let k = KneeLimiter::new(2.0, 0.7);
+        let scale = 0.37;
+        for n in [0, 1, 7, 8, 9, 23, 64, 77] {
+            // A swing that crosses the knee (1.4) in its middle only.
+            let x: Vec<f64> = (0..n)
+                .map(|j| 2.5 * (j as f64 * 0.07).sin() * (j as f64 / 40.0).min(1.0))
+                .collect();
+            let mut got = vec![f32::NAN; n];
+            k.apply_scaled(&x, scale, &mut got);
+            for (j, (&g, &v)) in got.iter().zip(&x).enumerate() {
+                assert_eq!(g, (k.apply(v) * scale) as f32, "{n} samples, sample {j}");
+            }
+        }
+    }
+
     #[test]
     fn knee_limiter_is_straight_then_bounded() {
         let k = KneeLimiter::new(2.0, 0.7);

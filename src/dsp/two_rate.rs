@@ -393,15 +393,6 @@ fn leaves(w: &[f32], pos: f32, neg: f32) -> bool {
 /// Samples [`reach`] tests between looks for a mark.
 const REACH_CHUNK: usize = 64;
 
-/// The earlier of two marks.
-#[inline(always)]
-fn earlier(a: Option<usize>, b: Option<usize>) -> Option<usize> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        _ => a.or(b),
-    }
-}
-
 /// Completes `x` — three values of history, then the values of coarse samples `t` on — with
 /// the history from `ring` (or, given `history`, that value three times), and keeps the last
 /// three in `ring` for the next run, which starts where this one ends (or after a hand-back,
@@ -751,9 +742,8 @@ impl ChannelRun<'_> {
     /// The stage at the coarse rate for coarse samples `a .. b` (at most [`MAX_COARSE_RUN`]):
     /// the demand into `demand`, which the caller keeps in the ring `v2` (up to their
     /// [`STRAIGHT`] limits, where the fast path delivers, the rails are taken as their straight
-    /// line and let it through unchanged). `x` and `z` are working memory.
+    /// line and let it through unchanged).
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     fn fast_stage(&self, c: &TwoRate, a: u64, b: u64, demand: &mut [f32]) {
         let k = self.k;
         let n = (b - a) as usize;
@@ -918,7 +908,7 @@ impl ChannelRun<'_> {
             let calm = k.calm_receiver as f32;
             // (Only the receiver's marks before the current's can end the run sooner.)
             let upto = mark.unwrap_or(m);
-            mark = earlier(mark, reach(&v_near[..upto + 3], calm, calm));
+            mark = reach(&v_near[..upto + 3], calm, calm).or(mark);
         }
         let calm_hosts = mark.map_or(stage_calm, |j| j / 2);
         // Meters: index j is the network's value at coarse sample a + j − LA. The fast path

@@ -295,7 +295,7 @@ impl TwoRate {
 /// The `n` values of `ring` from time `t` on, as the two slices they lie in (the second empty
 /// unless they wrap around the ring's end).
 #[inline(always)]
-pub fn ring_parts<T>(ring: &[T; RING], t: u64, n: usize) -> (&[T], &[T]) {
+fn ring_parts<T>(ring: &[T; RING], t: u64, n: usize) -> (&[T], &[T]) {
     let s = (t & MASK) as usize;
     let first = (RING - s).min(n);
     (&ring[s..s + first], &ring[..n - first])

@@ -1,5 +1,7 @@
 //! Engine speed: renders 10 s of stereo noise through several scenarios at 44.1, 48 and 96 kHz
-//! and prints nanoseconds per stereo sample frame and times real time.
+//! and prints nanoseconds per stereo sample frame and times real time, with the meters off (the
+//! plugin with its editor closed) and on. The music modes run with the meters on unless told
+//! `no-meters`.
 //!
 //! `cargo bench --bench engine` (add a scenario name to run only that one).
 
@@ -84,9 +86,11 @@ fn main() {
         return;
     }
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    // Each scenario twice: as the plugin runs with its editor closed (the meters off) and
+    // with it open (the meters on).
     println!(
-        "{:<34} {:>8} {:>14} {:>12}",
-        "scenario", "rate", "ns/frame", "× real time"
+        "{:<34} {:>8} {:>14} {:>12} {:>16}",
+        "scenario", "rate", "ns/frame", "× real time", "meters on ns/fr"
     );
     for (name, s) in scenarios() {
         if filter.as_deref().is_some_and(|f| !name.contains(f)) {
@@ -96,15 +100,26 @@ fn main() {
             let n = (10.0 * fs) as usize;
             let l = noise(n, 1);
             let r = noise(n, 2);
-            let mut e = Engine::new(fs, 2, 1, &s);
-            chosen_isa(&mut e);
-            // Warm up on a copy of the first 4096 samples, then time the whole ten seconds, best
-            // of three, each run on a fresh copy of the noise (the engine works in place: its
-            // output fed back in would be another signal).
-            warm_up(&mut e, &l, &r);
-            let (best, _) = best_of_three(&mut e, &l, &r, |_| {});
-            let ns = best * 1e9 / n as f64;
-            println!("{:<34} {:>8} {:>14.1} {:>12.1}", name, fs, ns, 10.0 / best);
+            let mut best = [0.0; 2];
+            for (metering, best) in [false, true].into_iter().zip(&mut best) {
+                let mut e = Engine::new(fs, 2, 1, &s);
+                chosen_isa(&mut e);
+                e.set_metering(metering);
+                // Warm up on a copy of the first 4096 samples, then time the whole ten
+                // seconds, best of three, each run on a fresh copy of the noise (the engine
+                // works in place: its output fed back in would be another signal).
+                warm_up(&mut e, &l, &r);
+                *best = best_of_three(&mut e, &l, &r, |_| {}).0;
+            }
+            let ns = best.map(|b| b * 1e9 / n as f64);
+            println!(
+                "{:<34} {:>8} {:>14.1} {:>12.1} {:>16.1}",
+                name,
+                fs,
+                ns[0],
+                10.0 / best[0],
+                ns[1]
+            );
         }
     }
 }
@@ -214,6 +229,16 @@ pub fn music(path: &str) {
             takeovers
         );
     }
+    // As the plugin runs with its editor closed.
+    let mut e = Engine::new(fs, 2, 1, &heaviest());
+    chosen_isa(&mut e);
+    e.set_metering(false);
+    let (best, _) = best_of_three(&mut e, &l, &r, |_| {});
+    println!(
+        "{:<16} {:>7.1} ns/frame with the meters off (the editor closed)",
+        "two rates",
+        best * 1e9 / n as f64
+    );
 }
 
 /// The engine's builds for AVX2 and for AVX-512 (each with its coarse network's kernel) on the
@@ -236,6 +261,7 @@ pub fn music_ab(path: &str, rounds: usize) {
             }
             let mut e = Engine::new(fs, 2, 1, &heaviest());
             e.set_isa(isa);
+            e.set_metering(metering());
             times[k].push(run_blocks(&mut e, &l, &r) * 1e9 / n as f64);
         }
     }
@@ -253,6 +279,12 @@ pub fn music_ab(path: &str, rounds: usize) {
             t.len()
         );
     }
+}
+
+/// Whether the meters run: on (an editor open) unless the arguments say `no-meters` (the
+/// plugin with its editor closed, as in the side-by-side run).
+fn metering() -> bool {
+    !std::env::args().any(|a| a == "no-meters")
 }
 
 /// The instruction set named by `OUTPATH_ISA` (`baseline`, `avx2`, `avx512`), for comparing
@@ -297,6 +329,7 @@ pub fn music_once(path: &str, times: usize) {
     let (fs, l, r) = read_stereo(path);
     let mut e = Engine::new(fs, 2, 1, &heaviest());
     chosen_isa(&mut e);
+    e.set_metering(metering());
     for _ in 0..times {
         run_blocks(&mut e, &l, &r);
     }

@@ -60,7 +60,7 @@ impl Default for Outpath {
 impl Outpath {
     /// Runs the engine on the host's buffer and, while the editor is open, sends it the
     /// mono-summed input and output and the merged meters. With the editor closed this is the
-    /// engine alone plus taking its meters (which starts their next interval).
+    /// engine alone, its meters off.
     fn run(&mut self, channels: &mut [&mut [f32]]) {
         let Some(engine) = &mut self.engine else {
             return;
@@ -72,9 +72,11 @@ impl Outpath {
             self.feed.restart();
             self.feed_was_open = open;
         }
+        // The meters are for the editor: while none is open nobody reads them, and the engine
+        // does not measure (its audio is the same either way).
+        engine.set_metering(open);
         if !open {
             engine.process(channels);
-            let _ = engine.take_meters();
             return;
         }
         let len = channels.iter().map(|c| c.len()).min().unwrap_or(0);

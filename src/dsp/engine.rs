@@ -86,6 +86,9 @@ pub struct Engine {
     power_avg: [FourStep; 2],
     power_coeff: f64,
     meters: Meters,
+    /// Whether the meters measure: off, nothing is measured and the meters stay empty (the
+    /// plugin turns them off while no editor reads them).
+    metering: bool,
     scratch: Box<Scratch>,
     /// The vector instructions the inner loops run with.
     isa: Isa,
@@ -140,6 +143,7 @@ impl Engine {
             power_avg: [FourStep::new(); 2],
             power_coeff: (-1.0 / (POWER_AVERAGE_S * sample_rate)).exp(),
             meters: Meters::default(),
+            metering: true,
             scratch: Scratch::new(),
             isa: Isa::detect(),
         };
@@ -229,6 +233,18 @@ impl Engine {
         self.power_avg = [FourStep::new(); 2];
         self.meters = Meters::default();
         self.dirty = false;
+    }
+
+    /// Turns the meters on or off (on from construction). Off, the engine measures nothing
+    /// and [`take_meters`](Self::take_meters) returns empty meters; the audio is the same to
+    /// the bit either way. Turned on again, the running power average starts from zero, as
+    /// after a reset: the meters cover the time since.
+    pub fn set_metering(&mut self, on: bool) {
+        if on && !self.metering {
+            self.power_avg = [FourStep::new(); 2];
+            self.meters = Meters::default();
+        }
+        self.metering = on;
     }
 
     /// The measurements since the last call, and a fresh start for the next interval.
@@ -402,15 +418,20 @@ impl Engine {
                     0.0
                 };
             }
-            let peak = lane_peak(&x[..n]);
-            self.meters.peak_in = self.meters.peak_in.max(peak as f64);
+            if self.metering {
+                let peak = lane_peak(&x[..n]);
+                self.meters.peak_in = self.meters.peak_in.max(peak as f64);
+            }
             let u = &mut sc.u;
             self.up.upsample::<FMA>(ch, &x[..n], &mut u[..len]);
             ring_write(&mut self.u2[ch], t2, &u[..len]);
         }
         let meas = &mut sc.meas;
-        for m in &mut meas[..nch] {
-            m.clear(n);
+        let metering = self.metering;
+        if metering {
+            for m in &mut meas[..nch] {
+                m.clear(n);
+            }
         }
         run_path::<FMA>(
             &mut self.active,
@@ -423,15 +444,13 @@ impl Engine {
             len,
             &mut sc.out,
             meas,
+            metering,
             &mut sc.full,
             self.isa,
         );
         if let Some(t) = &mut self.fade {
             let p = &mut self.incoming;
             let ignored = &mut sc.ignored;
-            for m in &mut ignored[..nch] {
-                m.clear(n);
-            }
             let other = 1 - self.slot;
             run_path::<FMA>(
                 p,
@@ -444,6 +463,7 @@ impl Engine {
                 len,
                 &mut sc.out_b,
                 ignored,
+                false,
                 &mut sc.full,
                 self.isa,
             );
@@ -498,9 +518,24 @@ impl Engine {
             }
         }
 
-        // The meters: each channel's sums and peaks over the block, its energy per host
-        // sample into the running power average, and per host sample what happened on either
-        // channel.
+        if metering {
+            self.measure::<FMA>(nch, n, &rest);
+        }
+        if self.fade.is_some_and(|t| t >= 1.0) {
+            std::mem::swap(&mut self.active, &mut self.incoming);
+            self.fade = None;
+            self.slot = 1 - self.slot;
+        }
+    }
+
+    /// The meters after a block of `n` host samples: each channel's sums and peaks over the
+    /// block, its energy per host sample into the running power average, and per host sample
+    /// what happened on either channel (`rest`: where each channel's ceiling rested).
+    #[inline(always)]
+    fn measure<const FMA: bool>(&mut self, nch: usize, n: usize, rest: &[usize; 2]) {
+        let sc = &mut *self.scratch;
+        let (meas, gains) = (&sc.meas, &sc.gains);
+        let fa = self.rates.per_host;
         let f = self.rates.steps * fa;
         let per_internal = 1.0 / f as f64; // (f is a power of two: exact)
         let m = &mut self.meters;
@@ -561,11 +596,6 @@ impl Engine {
             m.receiver_overloads += u64::from(e & OVERLOAD != 0);
             m.ceiling_events += u64::from(e & CEILING != 0);
         }
-        if self.fade.is_some_and(|t| t >= 1.0) {
-            std::mem::swap(&mut self.active, &mut self.incoming);
-            self.fade = None;
-            self.slot = 1 - self.slot;
-        }
     }
 }
 
@@ -610,7 +640,8 @@ impl Scratch {
 }
 
 /// Runs `path` channel by channel over coarse steps `t2 .. t2 + len`: its output into `out`,
-/// what it measured per host sample into `meas`. The hum is computed once for both channels.
+/// what it measured per host sample into `meas` when `metering` (nothing otherwise). The hum
+/// is computed once for both channels.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn run_path<const FMA: bool>(
@@ -624,6 +655,7 @@ fn run_path<const FMA: bool>(
     len: usize,
     out: &mut [[f32; 2 * MAX_BLOCK]; 2],
     meas: &mut [BlockMeasure; 2],
+    metering: bool,
     full: &mut RunScratch,
     isa: Isa,
 ) {
@@ -652,6 +684,7 @@ fn run_path<const FMA: bool>(
             b_down: later_down,
             ch,
             isa,
+            metering,
         };
         run.run::<FMA>(
             &mut c.net,
@@ -847,6 +880,86 @@ mod tests {
         assert!(used.fade.is_some(), "a crossfade is under way");
         used.reset();
         assert!(render(&mut used) == render(&mut Engine::new(fs, 2, 1, &s)));
+    }
+
+    /// The meters off change nothing but the meters: a connection that limits, clips, switches
+    /// paths back and forth and crossfades renders the same to the bit with the meters turned
+    /// off and on by turns as with them on throughout; off, the meters stay empty; on again,
+    /// they measure what the engine measured with them on throughout (all but the running
+    /// power average, which starts again).
+    #[test]
+    fn meters_off_change_nothing_but_the_meters() {
+        let mut speaker = Settings::default();
+        speaker.load = LoadKind::PassiveSpeaker;
+        speaker.z_load = 6.0;
+        speaker.z_peak = 45.0;
+        speaker.i_max = 200.0;
+        speaker.clip_shape = ClipShape::Tube;
+        speaker.color = 3.0;
+        speaker.noise = -90.0;
+        speaker.hum = -50.0;
+        let mut line = Settings::default();
+        line.load = LoadKind::LineInput;
+        line.z_load = 10_000.0;
+        line.gain = 12.0;
+        for (s, fs) in [(speaker, 48_000.0), (line, 48_000.0), (speaker, 96_000.0)] {
+            let n = fs as usize;
+            let x: Vec<f32> = (0..n)
+                .map(|i| {
+                    let loud = (i / (n / 10)) % 2 == 0;
+                    let a = if loud { 0.7 } else { 0.05 };
+                    a * (std::f32::consts::TAU * 220.0 * i as f32 / fs as f32).sin()
+                })
+                .collect();
+            // Blocks of 300 samples; the settings change at the middle (a crossfade); the
+            // meters are taken every ten blocks, and the second render turns them off for
+            // every other ten.
+            let render = |toggle: bool| {
+                let mut e = Engine::new(fs, 2, 1, &s);
+                let (mut l, mut r) = (x.clone(), x.clone());
+                let mut meters = Vec::new();
+                for (k, (a, b)) in l.chunks_mut(300).zip(r.chunks_mut(300)).enumerate() {
+                    if k * 300 >= n / 2 {
+                        let mut other = s;
+                        other.z_out += 1.0;
+                        other.clip_shape = ClipShape::Hard;
+                        e.set_settings(&other);
+                    }
+                    if k % 10 == 0 {
+                        meters.push(e.take_meters());
+                        e.set_metering(!toggle || (k / 10) % 2 == 0);
+                    }
+                    e.process(&mut [a, b]);
+                }
+                meters.push(e.take_meters());
+                (l, r, meters, e.full_path_use().0)
+            };
+            let (l, r, on, takeovers) = render(false);
+            assert!(takeovers > 2, "the paths switched: {takeovers}");
+            let (l2, r2, toggled, _) = render(true);
+            assert!(l == l2 && r == r2, "the same audio at {fs} Hz");
+            for (k, (a, b)) in on.iter().zip(&toggled).enumerate().skip(1) {
+                if (k - 1) % 2 == 1 {
+                    assert_eq!(b, &Meters::default(), "off: nothing measured ({k})");
+                    continue;
+                }
+                let unaveraged = |m: &Meters| Meters {
+                    max_power_1s: 0.0,
+                    ..*m
+                };
+                assert!(a.host_samples > 0);
+                assert_eq!(unaveraged(a), unaveraged(b), "interval {k}");
+            }
+            let events = |m: &Vec<Meters>| {
+                m.iter()
+                    .map(|m| m.rail_clips + m.current_limits + m.receiver_overloads)
+                    .sum::<u64>()
+            };
+            assert!(
+                events(&on) > 0 && events(&toggled) > 0,
+                "something happened"
+            );
+        }
     }
 
     /// Where the channels switch between the paths does not depend on how the host cuts its

@@ -624,6 +624,9 @@ pub struct ChannelRun<'a> {
     pub ch: usize,
     /// The engine's build, which picks the coarse network's kernel.
     pub isa: Isa,
+    /// Whether to measure into the [`BlockMeasure`] (the engine's meters are on): off, the
+    /// paths leave it alone and deliver the same output.
+    pub metering: bool,
 }
 
 impl ChannelRun<'_> {
@@ -911,41 +914,11 @@ impl ChannelRun<'_> {
             mark = reach(&v_near[..upto + 3], calm, calm).or(mark);
         }
         let calm_hosts = mark.map_or(stage_calm, |j| j / 2);
-        // Meters: index j is the network's value at coarse sample a + j − LA. The fast path
-        // always starts where the values were last measured (after a hand-back `leave_full`
-        // has measured up to a − LA), so every value here is new.
-        let weight = r.steps as f64;
         let o0 = (a - m0) as usize;
         let done = 2 * calm_hosts;
-        let [sv, sv2, si2, pv, pi] = lane_sums(&v_load[..done], &i_out[..done]);
-        meas.sum_v += weight * sv;
-        meas.sum_v2 += weight * sv2;
-        meas.sum_i2 += weight * si2;
-        meas.peak_v = meas.peak_v.max(pv);
-        meas.peak_i = meas.peak_i.max(pi);
-        let pvi = lane_peak(&stage[BACK..BACK + done]) as f64;
-        meas.peak_v_int = meas.peak_v_int.max(pvi);
-        // The power once per host sample, at its first coarse sample (where the quads keep
-        // the load current), standing for both. Each coarse sample stands for the internal
-        // samples before it, so the host sample's span is centred on its first: the value
-        // there stands for the span without a shift. And v·i of signals below the host's
-        // Nyquist frequency keeps its mean when taken at the host rate (the product's
-        // components at f1 + f2 fold onto DC only where f1 + f2 reaches the host rate).
-        let hosts_p = &mut meas.sum_p[o0 / 2..o0 / 2 + calm_hosts];
-        for ((s, v), i) in hosts_p
-            .iter_mut()
-            .zip(v_load[..done].chunks_exact(2))
-            .zip(i_load[..done].chunks_exact(2))
-        {
-            *s += 2.0 * weight * v[0] * i[0];
-        }
-        if k.receiver_on {
-            let events = &mut meas.events[o0 / 2..o0 / 2 + calm_hosts];
-            let peak = k.receiver_peak;
-            for (e, v) in events.iter_mut().zip(v_load[..done].chunks_exact(2)) {
-                // (Without a branch: overloads are rare, and the loop stays in vectors.)
-                *e |= u8::from((v[0].abs() > peak) | (v[1].abs() > peak)) * OVERLOAD;
-            }
+        if self.metering {
+            let (v, i, l) = (&v_load[..done], &i_out[..done], &i_load[..done]);
+            self.fast_measure(&stage[BACK..BACK + done], v, i, l, o0 / 2, meas);
         }
         debug_assert!(c.metered <= a as i64 - LA as i64);
         ring_read(
@@ -960,6 +933,56 @@ impl ChannelRun<'_> {
             Some(a + done as u64)
         } else {
             None
+        }
+    }
+
+    /// The meters of a fast run's delivered coarse samples: `stage` the stage's output and
+    /// `v_load`, `i_out`, `i_load` the network's (index j at coarse sample a + j − LA, host
+    /// samples from `host0` of the block on). The fast path always starts where the values
+    /// were last measured (after a hand-back `leave_full` has measured up to a − LA), so every
+    /// value here is new.
+    #[inline(always)]
+    fn fast_measure(
+        &self,
+        stage: &[f32],
+        v_load: &[f64],
+        i_out: &[f64],
+        i_load: &[f64],
+        host0: usize,
+        meas: &mut BlockMeasure,
+    ) {
+        let k = self.k;
+        let weight = self.rates.steps as f64;
+        let calm_hosts = v_load.len() / 2;
+        let [sv, sv2, si2, pv, pi] = lane_sums(v_load, i_out);
+        meas.sum_v += weight * sv;
+        meas.sum_v2 += weight * sv2;
+        meas.sum_i2 += weight * si2;
+        meas.peak_v = meas.peak_v.max(pv);
+        meas.peak_i = meas.peak_i.max(pi);
+        let pvi = lane_peak(stage) as f64;
+        meas.peak_v_int = meas.peak_v_int.max(pvi);
+        // The power once per host sample, at its first coarse sample (where the quads keep
+        // the load current), standing for both. Each coarse sample stands for the internal
+        // samples before it, so the host sample's span is centred on its first: the value
+        // there stands for the span without a shift. And v·i of signals below the host's
+        // Nyquist frequency keeps its mean when taken at the host rate (the product's
+        // components at f1 + f2 fold onto DC only where f1 + f2 reaches the host rate).
+        let hosts_p = &mut meas.sum_p[host0..host0 + calm_hosts];
+        for ((s, v), i) in hosts_p
+            .iter_mut()
+            .zip(v_load.chunks_exact(2))
+            .zip(i_load.chunks_exact(2))
+        {
+            *s += 2.0 * weight * v[0] * i[0];
+        }
+        if k.receiver_on {
+            let events = &mut meas.events[host0..host0 + calm_hosts];
+            let peak = k.receiver_peak;
+            for (e, v) in events.iter_mut().zip(v_load.chunks_exact(2)) {
+                // (Without a branch: overloads are rare, and the loop stays in vectors.)
+                *e |= u8::from((v[0].abs() > peak) | (v[1].abs() > peak)) * OVERLOAD;
+            }
         }
     }
 
@@ -1059,7 +1082,8 @@ impl ChannelRun<'_> {
         let y = &mut sc.y;
         self.b_down
             .downsample::<FMA>(self.ch, &mut sc.out[..len], &mut y[..n]);
-        // Per internal sample: near a knee, and what happened (event bits), in one pass each.
+        // Per internal sample: near a knee (and, for the meters, what happened), in one pass
+        // each.
         let (calm_pos, calm_neg) = k.calm_rails;
         let (calm_i, calm_r, receiver) = (k.calm_current, k.calm_receiver, k.receiver_on);
         for (((nr, &d), &i), &v) in sc.near[..len]
@@ -1073,22 +1097,26 @@ impl ChannelRun<'_> {
                 | (i.abs() > calm_i)
                 | (receiver & (v.abs() > calm_r));
         }
-        for (e, (((&d, &vi), &lim), &ov)) in sc.events[..len].iter_mut().zip(
-            sc.demand[..len]
-                .iter()
-                .zip(&sc.v_int[..len])
-                .zip(&sc.limiting[..len])
-                .zip(&sc.overload[..len]),
-        ) {
-            *e = u8::from(k.rail_clipping(d, vi)) * RAIL
-                | u8::from(lim) * LIMIT
-                | u8::from(ov) * OVERLOAD;
-        }
-        for (p, (&v, &i)) in sc.p[..len]
-            .iter_mut()
-            .zip(sc.v_load[..len].iter().zip(&sc.i_load[..len]))
-        {
-            *p = v * i;
+        let metering = self.metering;
+        if metering {
+            // What happened per internal sample (event bits), and v_load·i_load.
+            for (e, (((&d, &vi), &lim), &ov)) in sc.events[..len].iter_mut().zip(
+                sc.demand[..len]
+                    .iter()
+                    .zip(&sc.v_int[..len])
+                    .zip(&sc.limiting[..len])
+                    .zip(&sc.overload[..len]),
+            ) {
+                *e = u8::from(k.rail_clipping(d, vi)) * RAIL
+                    | u8::from(lim) * LIMIT
+                    | u8::from(ov) * OVERLOAD;
+            }
+            for (p, (&v, &i)) in sc.p[..len]
+                .iter_mut()
+                .zip(sc.v_load[..len].iter().zip(&sc.i_load[..len]))
+            {
+                *p = v * i;
+            }
         }
         // The coarse samples measured here: delivered (from `from` on) and not yet measured
         // (the network's time from `metered` on), a stretch up to the end of the run.
@@ -1112,7 +1140,7 @@ impl ChannelRun<'_> {
             } else {
                 y[j]
             };
-            if j >= j_meter {
+            if metering && j >= j_meter {
                 let host = ((m - m0) / r.per_host as u64) as usize;
                 let p = &sc.p[span.clone()];
                 meas.sum_p[host] += p.iter().sum::<f64>();
@@ -1120,15 +1148,17 @@ impl ChannelRun<'_> {
             }
         }
         if j_meter < n {
-            let q = j_meter * s..len;
-            let [sv, sv2, si2, pv, pi] = lane_sums(&sc.v_load[q.clone()], &sc.i_out[q.clone()]);
-            meas.sum_v += sv;
-            meas.sum_v2 += sv2;
-            meas.sum_i2 += si2;
-            meas.peak_v = meas.peak_v.max(pv);
-            meas.peak_i = meas.peak_i.max(pi);
-            let pvi = lane_peak(&sc.v_int[q]) as f64;
-            meas.peak_v_int = meas.peak_v_int.max(pvi);
+            if metering {
+                let q = j_meter * s..len;
+                let [sv, sv2, si2, pv, pi] = lane_sums(&sc.v_load[q.clone()], &sc.i_out[q.clone()]);
+                meas.sum_v += sv;
+                meas.sum_v2 += sv2;
+                meas.sum_i2 += si2;
+                meas.peak_v = meas.peak_v.max(pv);
+                meas.peak_i = meas.peak_i.max(pi);
+                let pvi = lane_peak(&sc.v_int[q]) as f64;
+                meas.peak_v_int = meas.peak_v_int.max(pvi);
+            }
             c.metered = (a + n as u64) as i64 - r.up_latency as i64;
         }
     }
@@ -1175,7 +1205,7 @@ impl ChannelRun<'_> {
         // The values the full path has not measured yet (its network ran up_latency behind,
         // the fast one runs LOOKAHEAD behind) are measured here, with the last host sample.
         let mut h = HostMeasure::default();
-        let weight = r.steps as f64;
+        let (weight, metering) = (r.steps as f64, self.metering);
         // The stage current and load voltage for the bounds, after three values of history.
         // (Shorter than the stage's stretch above, which fits a run.)
         let len = last.wrapping_sub(first) as usize;
@@ -1195,7 +1225,7 @@ impl ChannelRun<'_> {
                 let t = first.wrapping_add(j as u64);
                 let o = self.fast_network(c, &mut coarse, t);
                 (i_near[j + 3], v_near[j + 3]) = (o.i_out as f32, o.v_load as f32);
-                if t as i64 >= c.metered {
+                if metering && t as i64 >= c.metered {
                     h.add(weight, o.v_load, o.i_out, o.i_load);
                     h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
                 }
@@ -1235,7 +1265,7 @@ impl ChannelRun<'_> {
                     (v * k.out_scale) as f32
                 };
                 (i_near[before + q + 3], v_near[before + q + 3]) = (i_out[q] as f32, v as f32);
-                if t as i64 >= c.metered {
+                if metering && t as i64 >= c.metered {
                     h.add(weight, v, i_out[q], i_load[q]);
                     h.peak_v_int = h.peak_v_int.max(c.v2[(t & MASK) as usize].abs() as f64);
                 }
@@ -1263,7 +1293,9 @@ impl ChannelRun<'_> {
                 return false;
             }
         }
-        meas.merge(host, &h);
+        if metering {
+            meas.merge(host, &h);
+        }
         c.metered = c.metered.max(last as i64);
         c.coarse = coarse;
         c.pending = false;

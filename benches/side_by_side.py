@@ -7,6 +7,11 @@ each; the medians and their ratio are printed (ratio = Outpath / chain: at most 
 Outpath is no slower). Two baselines show what the host itself costs: pedalboard's Gain alone,
 and Outpath with its factory defaults (a headphone out into 300 Ω headphones).
 
+pedalboard never opens the plugin's editor, so Outpath runs as it does in a DAW with its window
+closed: its meters off (DESIGN §6: nothing is computed for the editor while it is closed). What
+the meters add with the editor open, the engine bench shows (`-- music FILE`, last line against
+the first).
+
 Build first:  cargo xtask bundle outpath --release
 Run:          .venv/bin/python benches/side_by_side.py [--runs 7] [--seconds 60] [--json out.json]
 The engine alone on the same audio:

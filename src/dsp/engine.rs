@@ -450,7 +450,6 @@ impl Engine {
         );
         if let Some(t) = &mut self.fade {
             let p = &mut self.incoming;
-            let ignored = &mut sc.ignored;
             let other = 1 - self.slot;
             run_path::<FMA>(
                 p,
@@ -462,7 +461,7 @@ impl Engine {
                 t2,
                 len,
                 &mut sc.out_b,
-                ignored,
+                &mut sc.meas,
                 false,
                 &mut sc.full,
                 self.isa,
@@ -614,9 +613,9 @@ struct Scratch {
     /// Each path's output per channel at twice the host rate.
     out: [[f32; 2 * MAX_BLOCK]; 2],
     out_b: [[f32; 2 * MAX_BLOCK]; 2],
-    /// What each path measured per host sample and channel (the incoming path's is ignored).
+    /// What the active path measured per host sample and channel (the incoming path
+    /// measures nothing).
     meas: [BlockMeasure; 2],
-    ignored: [BlockMeasure; 2],
     full: Box<RunScratch>,
 }
 
@@ -633,7 +632,6 @@ impl Scratch {
             out: [[0.0; 2 * MAX_BLOCK]; 2],
             out_b: [[0.0; 2 * MAX_BLOCK]; 2],
             meas: [BlockMeasure::new(); 2],
-            ignored: [BlockMeasure::new(); 2],
             full: RunScratch::new(),
         })
     }

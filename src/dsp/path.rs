@@ -286,7 +286,7 @@ impl Path {
     }
 
     fn channel_seeds(seed: u64) -> [u64; 2] {
-        [seed, seed ^ 0x5EED_0F_C4A2]
+        [seed, seed ^ 0x005E_ED0F_C4A2]
     }
 
     /// Back to rest for `s`, in place: what [`new`](Self::new) gives, without allocating (a

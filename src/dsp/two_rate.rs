@@ -1107,9 +1107,9 @@ impl ChannelRun<'_> {
                     .zip(&sc.limiting[..len])
                     .zip(&sc.overload[..len]),
             ) {
-                *e = u8::from(k.rail_clipping(d, vi)) * RAIL
-                    | u8::from(lim) * LIMIT
-                    | u8::from(ov) * OVERLOAD;
+                *e = (u8::from(k.rail_clipping(d, vi)) * RAIL)
+                    | (u8::from(lim) * LIMIT)
+                    | (u8::from(ov) * OVERLOAD);
             }
             for (p, (&v, &i)) in sc.p[..len]
                 .iter_mut()

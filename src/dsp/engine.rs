@@ -915,7 +915,7 @@ mod tests {
             let render = |toggle: bool| {
                 let mut e = Engine::new(fs, 2, 1, &s);
                 let (mut l, mut r) = (x.clone(), x.clone());
-                let mut meters = Vec::new();
+                let (mut meters, mut faded) = (Vec::new(), false);
                 for (k, (a, b)) in l.chunks_mut(300).zip(r.chunks_mut(300)).enumerate() {
                     if k * 300 >= n / 2 {
                         let mut other = s;
@@ -928,8 +928,10 @@ mod tests {
                         e.set_metering(!toggle || (k / 10) % 2 == 0);
                     }
                     e.process(&mut [a, b]);
+                    faded |= e.fade.is_some();
                 }
                 meters.push(e.take_meters());
+                assert!(faded, "a crossfade ran");
                 (l, r, meters, e.full_path_use().0)
             };
             let (l, r, on, takeovers) = render(false);

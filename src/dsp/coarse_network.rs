@@ -509,9 +509,11 @@ unsafe fn stretch_vector(
 /// double-precision vectors of eight instead of four of four, an input column's one
 /// single-precision vector of sixteen instead of two of eight. Each row takes the same
 /// operations in the same order as there, so the two kernels agree bit for bit; this one
-/// issues half the instructions (25 multiply-adds per quad instead of 50), which a processor
-/// with full-width AVX-512 units (AMD Zen 5) runs in about half the cycles, and one that splits
-/// them in two (Zen 4) in about as many.
+/// issues half the instructions (25 multiply-adds per quad instead of 50). Where the AVX-512
+/// units are as wide as the registers (AMD Zen 5) the kernel then waits on the histories'
+/// chain instead of its multiply-adds: the engine took about 4 % less time on music there
+/// (`benches/SPEED.md`, round twenty). Where they split each operation in two (Zen 4) it
+/// should take about as long as the four-lane code.
 ///
 /// # Safety
 /// Only for [`quads_avx512`], compiled with AVX-512 F and VL on a processor that has them,
